@@ -67,16 +67,19 @@ impl VitConfig {
     /// Rejects geometry that would silently truncate or not split into heads.
     pub fn validate(&self) -> Result<(), ModelError> {
         let bad = |m: String| Err(ModelError::Config(m));
-        if self.patch_size == 0 || self.img_size == 0 || self.img_size % self.patch_size != 0 {
+        if self.patch_size == 0
+            || self.img_size == 0
+            || !self.img_size.is_multiple_of(self.patch_size)
+        {
             return bad(format!(
                 "patch size {} must divide image size {}",
                 self.patch_size, self.img_size
             ));
         }
-        if self.heads == 0 || self.dim % self.heads != 0 {
+        if self.heads == 0 || !self.dim.is_multiple_of(self.heads) {
             return bad(format!("heads {} must divide dim {}", self.heads, self.dim));
         }
-        if self.dim % 4 != 0 {
+        if !self.dim.is_multiple_of(4) {
             return bad(format!(
                 "dim {} must be a multiple of 4 for the 2-D sin-cos position embedding",
                 self.dim
@@ -120,7 +123,11 @@ impl DecoderConfig {
     }
 
     pub fn validate(&self) -> Result<(), ModelError> {
-        if self.heads == 0 || self.dim % self.heads != 0 || self.dim % 4 != 0 || self.depth == 0 {
+        if self.heads == 0
+            || !self.dim.is_multiple_of(self.heads)
+            || !self.dim.is_multiple_of(4)
+            || self.depth == 0
+        {
             return Err(ModelError::Config(format!(
                 "decoder dim {} must be a multiple of 4 and of heads {}, depth {} positive",
                 self.dim, self.heads, self.depth

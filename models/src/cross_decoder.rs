@@ -36,7 +36,11 @@ impl<B: Backend> CrossBlock<B> {
     }
 
     pub fn forward(&self, q: Tensor<B, 3>, memory: Tensor<B, 3>) -> Tensor<B, 3> {
-        let q = q.clone() + drop_path(self.cross_attn.forward(self.norm1.forward(q), memory), self.drop_path);
+        let q = q.clone()
+            + drop_path(
+                self.cross_attn.forward(self.norm1.forward(q), memory),
+                self.drop_path,
+            );
         q.clone() + drop_path(self.mlp.forward(self.norm2.forward(q)), self.drop_path)
     }
 }
@@ -52,12 +56,25 @@ pub struct CrossDecoder<B: Backend> {
 }
 
 impl<B: Backend> CrossDecoder<B> {
-    pub fn new(enc_dim: usize, grid: usize, patch_dim: usize, cfg: &DecoderConfig, device: &B::Device) -> Self {
+    pub fn new(
+        enc_dim: usize,
+        grid: usize,
+        patch_dim: usize,
+        cfg: &DecoderConfig,
+        device: &B::Device,
+    ) -> Self {
         let l = grid * grid;
         Self {
             mask_token: init::token(cfg.dim, device),
-            decoder_pos_embed: init::frozen(pos_embed::sincos_2d(cfg.dim, grid, grid), 1 + l, cfg.dim, device),
-            decoder_blocks: (0..cfg.depth).map(|_| CrossBlock::new(enc_dim, cfg, device)).collect(),
+            decoder_pos_embed: init::frozen(
+                pos_embed::sincos_2d(cfg.dim, grid, grid),
+                1 + l,
+                cfg.dim,
+                device,
+            ),
+            decoder_blocks: (0..cfg.depth)
+                .map(|_| CrossBlock::new(enc_dim, cfg, device))
+                .collect(),
             decoder_norm: init::layer_norm(cfg.dim, device),
             decoder_pred: init::linear(cfg.dim, patch_dim, true, device),
         }
@@ -69,7 +86,8 @@ impl<B: Backend> CrossDecoder<B> {
         let [b, t] = targets.dims();
         let [_, _, d] = self.mask_token.dims();
         let pos = self.decoder_pos_embed.val().repeat_dim(0, b);
-        let mut q = self.mask_token.val().expand([b, t, d]) + gather_tokens(pos, targets.add_scalar(1));
+        let mut q =
+            self.mask_token.val().expand([b, t, d]) + gather_tokens(pos, targets.add_scalar(1));
         for block in &self.decoder_blocks {
             q = block.forward(q, memory.clone());
         }

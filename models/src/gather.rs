@@ -15,6 +15,9 @@ pub fn gather_tokens<B: Backend>(x: Tensor<B, 3>, ids: Tensor<B, 2, Int>) -> Ten
 /// Uploads per-sample index lists (all of one length) as a `[B, K]` tensor.
 pub fn index_tensor<B: Backend>(rows: &[Vec<usize>], device: &B::Device) -> Tensor<B, 2, Int> {
     let k = rows.first().map_or(0, Vec::len);
-    let flat: Vec<i64> = rows.iter().flat_map(|r| r.iter().map(|&i| i as i64)).collect();
+    let flat: Vec<i64> = rows
+        .iter()
+        .flat_map(|r| r.iter().map(|&i| i as i64))
+        .collect();
     Tensor::from_data(TensorData::new(flat, [rows.len(), k]), device)
 }

@@ -13,7 +13,9 @@
 use std::f32::consts::PI;
 
 use burn::prelude::*;
-use burn::tensor::ops::PadMode;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::{ConvOptions, PadMode};
+use burn::tensor::IndexingUpdateOp;
 
 /// Orientation bins.
 pub const BINS: usize = 9;
@@ -30,52 +32,80 @@ pub fn hog_descriptor<B: Backend>(imgs: Tensor<B, 4>, p: usize) -> Tensor<B, 3> 
         .reshape([b * c, h, w])
         .pad((1, 1, 1, 1), PadMode::Reflect);
     let (gx, gy) = sobel(x, h, w);
-    let (gx, gy) = (gx.reshape([b * c, 1, h, w]), gy.reshape([b * c, 1, h, w]));
 
     let window = Tensor::<B, 2>::from_data(TensorData::new(gaussian_window(p), [p, p]), &device)
         .repeat_dim(0, gh)
         .repeat_dim(1, gw)
-        .reshape([1, 1, h, w]);
+        .reshape([1, h, w]);
     let magnitude = (gx.clone().square() + gy.clone().square()).sqrt() * window;
 
-    // floor(phase / pi * 9) mod 9, with Python's non-negative modulo.
-    let t = gx.atan2(gy).div_scalar(PI).mul_scalar(BINS as f32).floor();
-    let bin = t.clone() - t.div_scalar(BINS as f32).floor().mul_scalar(BINS as f32);
+    // floor(phase / pi * 9) mod 9, with Python's non-negative modulo: the
+    // floor lies in [-9, 9], so shift by 18 before taking the remainder.
+    let bin = gx
+        .atan2(gy)
+        .div_scalar(PI)
+        .mul_scalar(BINS as f32)
+        .floor()
+        .int()
+        .add_scalar(2 * BINS as i64)
+        .remainder_scalar(BINS as i64);
 
-    let per_bin: Vec<Tensor<B, 4>> = (0..BINS)
-        .map(|k| bin.clone().equal_elem(k as f32).float() * magnitude.clone())
-        .collect();
-    // [B*C, 9, H, W] -> sums over cells -> [B*C, 9, H/cell, W/cell]
+    // Accumulate straight into (cell, bin) slots with one scatter-add, rather
+    // than building nine full-resolution masked copies.
     let (ch, cw) = (h / cell, w / cell);
-    let hist = Tensor::cat(per_bin, 1)
-        .reshape([b * c, BINS, ch, cell, cw, cell])
-        .sum_dim(5)
-        .sum_dim(3)
-        .reshape([b * c, BINS, ch, cw]);
-    let norm = hist.clone().square().sum_dim(1).sqrt().clamp_min(1e-12);
+    let cell_slot: Vec<i64> = (0..h * w)
+        .map(|i| (((i / w) / cell) * cw + (i % w) / cell) as i64 * BINS as i64)
+        .collect();
+    let cell_slot = Tensor::<B, 1, Int>::from_data(TensorData::new(cell_slot, [h * w]), &device)
+        .reshape([1, h * w]);
+    let slot = bin.reshape([b * c, h * w]) + cell_slot;
+    let hist = Tensor::<B, 2>::zeros([b * c, ch * cw * BINS], &device)
+        .scatter(
+            1,
+            slot,
+            magnitude.reshape([b * c, h * w]),
+            IndexingUpdateOp::Add,
+        )
+        .reshape([b * c, ch, cw, BINS]);
+    let norm = hist.clone().square().sum_dim(3).sqrt().clamp_min(1e-12);
     let hist = hist / norm;
 
-    // (b, c, bin, gy, cy, gx, cx) -> (b, gy, gx, c, bin, cy, cx)
-    hist.reshape([b, c, BINS, gh, 2, gw, 2])
-        .permute([0, 3, 5, 1, 2, 4, 6])
+    // (b, c, gy, cy, gx, cx, bin) -> (b, gy, gx, c, bin, cy, cx)
+    hist.reshape([b, c, gh, 2, gw, 2, BINS])
+        .permute([0, 2, 4, 1, 6, 3, 5])
         .reshape([b, gh * gw, c * BINS * 4])
 }
 
 /// Sobel responses of a reflect-padded `[N, H+2, W+2]` stack: `(gx, gy)`,
 /// each `[N, H, W]`, equal to cross-correlation with `Kx` and `Ky`.
 ///
-/// Computed as a central difference followed by `[1, 2, 1]` smoothing rather
-/// than as a 3x3 convolution: the same numbers in exact arithmetic, but a flat
-/// region gives exactly 0 in any summation order. A direct convolution leaves
-/// ~1e-7 of rounding residue there, which the per-cell L2 normalisation then
-/// blows up into a full unit histogram, so flat sky would score as texture.
+/// Computed separably, a central difference `[1, 0, -1]` followed by
+/// `[1, 2, 1]` smoothing, rather than as one 3x3 convolution: the same
+/// numbers in exact arithmetic, but a flat region gives exactly 0 in any
+/// summation order (the difference of equal values is exact). A direct 3x3
+/// convolution leaves ~1e-7 of rounding residue there, which the per-cell L2
+/// normalisation blows up into a full unit histogram: flat sky would score
+/// as texture.
 fn sobel<B: Backend>(x: Tensor<B, 3>, h: usize, w: usize) -> (Tensor<B, 3>, Tensor<B, 3>) {
-    let smooth = |d: Tensor<B, 3>, dim: usize, n: usize| {
-        d.clone().narrow(dim, 0, n) + d.clone().narrow(dim, 1, n).mul_scalar(2.0) + d.narrow(dim, 2, n)
+    let [n, _, _] = x.dims();
+    let device = x.device();
+    let x = x.unsqueeze_dim::<4>(1);
+    let conv = |x: Tensor<B, 4>, k: [f32; 3], horizontal: bool| {
+        let shape = if horizontal {
+            [1, 1, 1, 3]
+        } else {
+            [1, 1, 3, 1]
+        };
+        let kernel = Tensor::<B, 1>::from_floats(k, &device).reshape(shape);
+        conv2d(x, kernel, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1))
     };
-    let dx = x.clone().narrow(2, 0, w) - x.clone().narrow(2, 2, w);
-    let dy = x.clone().narrow(1, 0, h) - x.narrow(1, 2, h);
-    (smooth(dx, 1, h), smooth(dy, 2, w))
+    let gx = conv(
+        conv(x.clone(), [1.0, 0.0, -1.0], true),
+        [1.0, 2.0, 1.0],
+        false,
+    );
+    let gy = conv(conv(x, [1.0, 0.0, -1.0], false), [1.0, 2.0, 1.0], true);
+    (gx.reshape([n, h, w]), gy.reshape([n, h, w]))
 }
 
 /// Per-patch texture score: the mean of the L2-normalised descriptor,

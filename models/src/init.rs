@@ -27,11 +27,20 @@ pub fn layer_norm<B: Backend>(d: usize, device: &B::Device) -> LayerNorm<B> {
 
 /// A learnable token (cls or mask) of shape `[1, 1, d]`, N(0, 0.02).
 pub fn token<B: Backend>(d: usize, device: &B::Device) -> Param<Tensor<B, 3>> {
-    Param::from_tensor(Tensor::random([1, 1, d], Distribution::Normal(0.0, 0.02), device))
+    Param::from_tensor(Tensor::random(
+        [1, 1, d],
+        Distribution::Normal(0.0, 0.02),
+        device,
+    ))
 }
 
 /// A fixed (never trained, but saved) embedding of shape `[1, n, d]`.
-pub fn frozen<B: Backend>(values: Vec<f32>, n: usize, d: usize, device: &B::Device) -> Param<Tensor<B, 3>> {
+pub fn frozen<B: Backend>(
+    values: Vec<f32>,
+    n: usize,
+    d: usize,
+    device: &B::Device,
+) -> Param<Tensor<B, 3>> {
     let t = Tensor::<B, 1>::from_data(TensorData::new(values, [n * d]), device).reshape([1, n, d]);
     Param::initialized(ParamId::new(), t).set_require_grad(false)
 }

@@ -16,7 +16,10 @@ pub fn patch_mse<B: Backend>(pred: Tensor<B, 3>, target: Tensor<B, 3>) -> Tensor
 
 /// Per-sample loss: the mean of `per_patch` over the patches where `weight`
 /// is 1 (all patches when `weight` is `None`). `[B, T]` -> `[B]`.
-pub fn per_sample<B: Backend>(per_patch: Tensor<B, 2>, weight: Option<Tensor<B, 2>>) -> Tensor<B, 1> {
+pub fn per_sample<B: Backend>(
+    per_patch: Tensor<B, 2>,
+    weight: Option<Tensor<B, 2>>,
+) -> Tensor<B, 1> {
     match weight {
         None => per_patch.mean_dim(1).squeeze_dim::<1>(1),
         Some(w) => {

@@ -36,21 +36,32 @@ impl<B: Backend> Mae<B> {
         let weight: Vec<f32> = masks.iter().flat_map(MaskPlan::mask).collect();
         let [b, _, _, _] = imgs.dims();
         let l = restore.first().map_or(0, Vec::len);
-        let weight = Tensor::<B, 1>::from_data(TensorData::new(weight, [b * l]), &device).reshape([b, l]);
+        let weight =
+            Tensor::<B, 1>::from_data(TensorData::new(weight, [b * l]), &device).reshape([b, l]);
 
         let latent = self
             .encoder
             .forward_visible(imgs.clone(), index_tensor::<B>(&visible, &device));
-        let pred = self.decoder.forward(latent, index_tensor::<B>(&restore, &device));
+        let pred = self
+            .decoder
+            .forward(latent, index_tensor::<B>(&restore, &device));
         let target = norm_pix(patchify(imgs, self.encoder.patch_size));
         per_sample(patch_mse(pred, target), Some(weight))
     }
 
     /// Random masks (one generator per sample) and per-sample loss in one call.
-    pub fn forward_loss<R: Rng>(&self, imgs: Tensor<B, 4>, mask_ratio: f64, rngs: &mut [R]) -> (Tensor<B, 1>, Vec<MaskPlan>) {
+    pub fn forward_loss<R: Rng>(
+        &self,
+        imgs: Tensor<B, 4>,
+        mask_ratio: f64,
+        rngs: &mut [R],
+    ) -> (Tensor<B, 1>, Vec<MaskPlan>) {
         let l = self.encoder.grid_rows * self.encoder.grid_cols;
         let keep = crate::token_counts::mae_visible(l, mask_ratio);
-        let masks: Vec<MaskPlan> = rngs.iter_mut().map(|r| MaskPlan::random(l, keep, r)).collect();
+        let masks: Vec<MaskPlan> = rngs
+            .iter_mut()
+            .map(|r| MaskPlan::random(l, keep, r))
+            .collect();
         (self.loss(imgs, &masks), masks)
     }
 }

@@ -22,12 +22,23 @@ pub struct MaeDecoder<B: Backend> {
 }
 
 impl<B: Backend> MaeDecoder<B> {
-    pub fn new(enc_dim: usize, grid: usize, patch_dim: usize, cfg: &DecoderConfig, device: &B::Device) -> Self {
+    pub fn new(
+        enc_dim: usize,
+        grid: usize,
+        patch_dim: usize,
+        cfg: &DecoderConfig,
+        device: &B::Device,
+    ) -> Self {
         let l = grid * grid;
         Self {
             decoder_embed: init::linear(enc_dim, cfg.dim, true, device),
             mask_token: init::token(cfg.dim, device),
-            decoder_pos_embed: init::frozen(pos_embed::sincos_2d(cfg.dim, grid, grid), 1 + l, cfg.dim, device),
+            decoder_pos_embed: init::frozen(
+                pos_embed::sincos_2d(cfg.dim, grid, grid),
+                1 + l,
+                cfg.dim,
+                device,
+            ),
             decoder_blocks: (0..cfg.depth)
                 .map(|_| Block::new(cfg.dim, cfg.heads, cfg.mlp_ratio, device))
                 .collect(),

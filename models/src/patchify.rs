@@ -13,7 +13,13 @@ pub fn patchify<B: Backend>(imgs: Tensor<B, 4>, p: usize) -> Tensor<B, 3> {
 }
 
 /// Inverse of [`patchify`] for a `gh x gw` grid of `c`-channel patches.
-pub fn unpatchify<B: Backend>(x: Tensor<B, 3>, p: usize, c: usize, gh: usize, gw: usize) -> Tensor<B, 4> {
+pub fn unpatchify<B: Backend>(
+    x: Tensor<B, 3>,
+    p: usize,
+    c: usize,
+    gh: usize,
+    gw: usize,
+) -> Tensor<B, 4> {
     let [b, _, _] = x.dims();
     x.reshape([b, gh, gw, p, p, c])
         .permute([0, 5, 1, 3, 2, 4])

@@ -7,7 +7,10 @@
 /// `dim/2` the row; each half is `[sin(pos*w_k)] ++ [cos(pos*w_k)]` for
 /// `w_k = 10000^(-k/(dim/4))`. Computed in f64 and rounded once, as numpy does.
 pub fn sincos_2d(dim: usize, rows: usize, cols: usize) -> Vec<f32> {
-    assert!(dim % 4 == 0, "sin-cos embedding needs dim % 4 == 0");
+    assert!(
+        dim.is_multiple_of(4),
+        "sin-cos embedding needs dim % 4 == 0"
+    );
     let quarter = dim / 4;
     let omega: Vec<f64> = (0..quarter)
         .map(|k| 1.0 / 10000f64.powf(k as f64 / quarter as f64))
@@ -35,7 +38,11 @@ pub fn sincos_2d(dim: usize, rows: usize, cols: usize) -> Vec<f32> {
 pub fn resample(embed: &[f32], dim: usize, old: (usize, usize), new: (usize, usize)) -> Vec<f32> {
     let (h, w) = old;
     let (nh, nw) = new;
-    assert_eq!(embed.len(), (1 + h * w) * dim, "embedding size does not match its grid");
+    assert_eq!(
+        embed.len(),
+        (1 + h * w) * dim,
+        "embedding size does not match its grid"
+    );
     let mut out = vec![0f32; (1 + nh * nw) * dim];
     out[..dim].copy_from_slice(&embed[..dim]);
     if (h, w) == (nh, nw) {
@@ -126,7 +133,16 @@ mod tests {
         let mut pe = vec![0f32; 5];
         pe[1 + 1] = 1.0;
         let up = resample(&pe, 1, (1, 4), (1, 8));
-        let want = [-0.10546875, 0.26171875, 0.87890625, 0.87890625, 0.26171875, -0.10546875, -0.03515625, 0.0];
+        let want = [
+            -0.10546875,
+            0.26171875,
+            0.87890625,
+            0.87890625,
+            0.26171875,
+            -0.10546875,
+            -0.03515625,
+            0.0,
+        ];
         for (g, w) in up[1..].iter().zip(want) {
             assert!((*g as f64 - w).abs() < 1e-7, "{:?}", &up[1..]);
         }

@@ -113,7 +113,12 @@ pub fn blend_counts(share: f64, m: usize) -> (usize, usize) {
 /// Picks `m` of `candidates` (patch index, similarity to the visible set) by
 /// the stage's rule. Ties in similarity are broken by patch index, so the
 /// choice is deterministic given the random generator.
-pub fn pick<R: Rng>(stage: Stage, candidates: &[(usize, f32)], m: usize, rng: &mut R) -> Vec<usize> {
+pub fn pick<R: Rng>(
+    stage: Stage,
+    candidates: &[(usize, f32)],
+    m: usize,
+    rng: &mut R,
+) -> Vec<usize> {
     let m = m.min(candidates.len());
     let mut by_sim: Vec<(usize, f32)> = candidates.to_vec();
     // Most similar first.
@@ -208,7 +213,10 @@ mod tests {
         assert_eq!(pick(Stage::Near, &cands(), 3, &mut rng), vec![9, 8, 5]);
         assert_eq!(pick(Stage::Far, &cands(), 3, &mut rng), vec![1, 3, 7]);
         // share 0.5 of 4 -> 2 nearest, 2 farthest.
-        assert_eq!(pick(Stage::NearToFar(0.5), &cands(), 4, &mut rng), vec![9, 8, 1, 3]);
+        assert_eq!(
+            pick(Stage::NearToFar(0.5), &cands(), 4, &mut rng),
+            vec![9, 8, 1, 3]
+        );
         // 2 farthest, then 2 random among the 4 remaining.
         let got = pick(Stage::FarToRandom(0.5), &cands(), 4, &mut rng);
         assert_eq!(&got[..2], &[1, 3]);

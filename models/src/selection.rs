@@ -63,7 +63,13 @@ impl SamplePlan {
 }
 
 /// Chooses `n` of `pool` by `mode`, using `scores` (indexed by patch) for the HOG modes.
-fn choose<R: Rng>(mode: SelectionMode, pool: &[usize], scores: &[f32], n: usize, rng: &mut R) -> Vec<usize> {
+fn choose<R: Rng>(
+    mode: SelectionMode,
+    pool: &[usize],
+    scores: &[f32],
+    n: usize,
+    rng: &mut R,
+) -> Vec<usize> {
     match mode {
         SelectionMode::HogTopk => {
             let mut ranked = pool.to_vec();
@@ -122,8 +128,13 @@ pub fn plan_selective<B: Backend, R: Rng>(
         })
         .collect();
 
-    let normed = stage.needs_similarity().then(|| l2_normalize(tokens.detach()));
-    for (sub, m) in [counts.psts_first, counts.psts_second].into_iter().enumerate() {
+    let normed = stage
+        .needs_similarity()
+        .then(|| l2_normalize(tokens.detach()));
+    for (sub, m) in [counts.psts_first, counts.psts_second]
+        .into_iter()
+        .enumerate()
+    {
         if m == 0 {
             continue;
         }
@@ -166,7 +177,11 @@ fn l2_normalize<B: Backend>(x: Tensor<B, 3>) -> Tensor<B, 3> {
 
 /// For each sample and patch, the highest cosine similarity to that sample's
 /// visible patches: `[B, L]`, computed as one batched matmul on the device.
-fn max_similarity<B: Backend>(normed: &Tensor<B, 3>, visible: &[Vec<usize>], device: &B::Device) -> Vec<Vec<f32>> {
+fn max_similarity<B: Backend>(
+    normed: &Tensor<B, 3>,
+    visible: &[Vec<usize>],
+    device: &B::Device,
+) -> Vec<Vec<f32>> {
     let [b, l, _] = normed.dims();
     let vis = gather_tokens(normed.clone(), index_tensor::<B>(visible, device));
     let best = normed
@@ -180,7 +195,11 @@ fn max_similarity<B: Backend>(normed: &Tensor<B, 3>, visible: &[Vec<usize>], dev
 /// A `[B, L]` tensor as host rows.
 pub fn rows<B: Backend>(t: Tensor<B, 2>) -> Vec<Vec<f32>> {
     let [_, l] = t.dims();
-    let v: Vec<f32> = t.into_data().convert::<f32>().into_vec().unwrap_or_default();
+    let v: Vec<f32> = t
+        .into_data()
+        .convert::<f32>()
+        .into_vec()
+        .unwrap_or_default();
     v.chunks(l.max(1)).map(<[f32]>::to_vec).collect()
 }
 

@@ -43,7 +43,13 @@ impl<B: Backend> SelectiveMae<B> {
     }
 
     /// Chooses visible patches and targets for a batch (no gradient flows here).
-    pub fn plan<R: Rng>(&self, imgs: Tensor<B, 4>, tokens: Tensor<B, 3>, step: &SelectiveStep, rngs: &mut [R]) -> Vec<SamplePlan> {
+    pub fn plan<R: Rng>(
+        &self,
+        imgs: Tensor<B, 4>,
+        tokens: Tensor<B, 3>,
+        step: &SelectiveStep,
+        rngs: &mut [R],
+    ) -> Vec<SamplePlan> {
         let scores = if step.mode.uses_hog() {
             self.scores(imgs)
         } else {
@@ -54,7 +60,12 @@ impl<B: Backend> SelectiveMae<B> {
 
     /// Per-sample loss `[B]` for already-embedded `tokens` (`[B, L, D]`, with
     /// gradient) and a plan.
-    pub fn loss(&self, imgs: Tensor<B, 4>, tokens: Tensor<B, 3>, plans: &[SamplePlan]) -> Tensor<B, 1> {
+    pub fn loss(
+        &self,
+        imgs: Tensor<B, 4>,
+        tokens: Tensor<B, 3>,
+        plans: &[SamplePlan],
+    ) -> Tensor<B, 1> {
         let device = imgs.device();
         let visible: Vec<Vec<usize>> = plans.iter().map(SamplePlan::visible).collect();
         let targets: Vec<Vec<usize>> = plans.iter().map(|p| p.targets.clone()).collect();
@@ -63,12 +74,20 @@ impl<B: Backend> SelectiveMae<B> {
             .encoder
             .forward_tokens(gather_tokens(tokens, index_tensor::<B>(&visible, &device)));
         let pred = self.decoder.forward(latent, targets.clone());
-        let target = norm_pix(gather_tokens(patchify(imgs, self.encoder.patch_size), targets));
+        let target = norm_pix(gather_tokens(
+            patchify(imgs, self.encoder.patch_size),
+            targets,
+        ));
         per_sample(patch_mse(pred, target), None)
     }
 
     /// Plan and per-sample loss in one call (one generator per sample).
-    pub fn forward_loss<R: Rng>(&self, imgs: Tensor<B, 4>, step: &SelectiveStep, rngs: &mut [R]) -> (Tensor<B, 1>, Vec<SamplePlan>) {
+    pub fn forward_loss<R: Rng>(
+        &self,
+        imgs: Tensor<B, 4>,
+        step: &SelectiveStep,
+        rngs: &mut [R],
+    ) -> (Tensor<B, 1>, Vec<SamplePlan>) {
         let tokens = self.encoder.embed(imgs.clone());
         let plans = self.plan(imgs.clone(), tokens.clone(), step, rngs);
         (self.loss(imgs, tokens, &plans), plans)

@@ -18,7 +18,11 @@ struct Case {
 }
 
 fn floats(v: &Value) -> Vec<f32> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
 }
 
 fn cases() -> Vec<Case> {
@@ -29,7 +33,12 @@ fn cases() -> Vec<Case> {
         .unwrap()
         .iter()
         .map(|c| {
-            let s: Vec<usize> = c["shape"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+            let s: Vec<usize> = c["shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap() as usize)
+                .collect();
             Case {
                 name: c["name"].as_str().unwrap().to_string(),
                 patch: c["patch"].as_u64().unwrap() as usize,
@@ -89,7 +98,9 @@ fn case(name: &str) -> Case {
 fn vertical_edge_lands_in_bin_4() {
     let c = case("vertical_edge");
     let d = to_vec(hog_descriptor(image(&c), 16));
-    let at = |patch: usize, ch: usize, bin: usize, cy: usize, cx: usize| d[patch * 108 + ((ch * 9 + bin) * 2 + cy) * 2 + cx];
+    let at = |patch: usize, ch: usize, bin: usize, cy: usize, cx: usize| {
+        d[patch * 108 + ((ch * 9 + bin) * 2 + cy) * 2 + cx]
+    };
     for patch in [0, 2] {
         for ch in 0..3 {
             for cy in 0..2 {
@@ -99,7 +110,10 @@ fn vertical_edge_lands_in_bin_4() {
         }
     }
     let total: f32 = d.iter().sum();
-    assert_eq!(total, 12.0, "2 patches x 3 channels x 2 cells, one unit histogram each");
+    assert_eq!(
+        total, 12.0,
+        "2 patches x 3 channels x 2 cells, one unit histogram each"
+    );
 }
 
 /// Hand-derived: a horizontal edge has gx = 0, atan2(0, gy) is 0 or pi, bin 0.

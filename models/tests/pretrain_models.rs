@@ -8,7 +8,9 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use smae_models::{DecoderConfig, Mae, SelectionMode, SelectiveMae, SelectiveStep, Stage, TokenCounts, VitConfig};
+use smae_models::{
+    DecoderConfig, Mae, SelectionMode, SelectiveMae, SelectiveStep, Stage, TokenCounts, VitConfig,
+};
 
 type AB = Autodiff<Flex>;
 
@@ -45,8 +47,21 @@ fn assert_all_have_grads<M: Module<AB>>(model: &M, grads: &GradientsParams) {
     let mut t = Trainable(Vec::new());
     model.visit(&mut t);
     assert!(!t.0.is_empty());
-    let missing = t.0.iter().filter(|id| grads.get::<Flex, 1>(**id).is_none() && grads.get::<Flex, 2>(**id).is_none() && grads.get::<Flex, 3>(**id).is_none() && grads.get::<Flex, 4>(**id).is_none()).count();
-    assert_eq!(missing, 0, "{missing} of {} trainable parameters got no gradient", t.0.len());
+    let missing =
+        t.0.iter()
+            .filter(|id| {
+                grads.get::<Flex, 1>(**id).is_none()
+                    && grads.get::<Flex, 2>(**id).is_none()
+                    && grads.get::<Flex, 3>(**id).is_none()
+                    && grads.get::<Flex, 4>(**id).is_none()
+            })
+            .count();
+    assert_eq!(
+        missing,
+        0,
+        "{missing} of {} trainable parameters got no gradient",
+        t.0.len()
+    );
 }
 
 #[test]
@@ -66,7 +81,10 @@ fn selective_mae_batch_of_one() {
     let total = loss.mean();
     let value: f32 = total.clone().into_scalar();
     // norm-pix targets have unit variance; an untrained decoder predicts ~0.
-    assert!(value.is_finite() && value > 0.3 && value < 3.0, "loss {value}");
+    assert!(
+        value.is_finite() && value > 0.3 && value < 3.0,
+        "loss {value}"
+    );
     let grads = GradientsParams::from_grads(total.backward(), &model);
     assert_all_have_grads(&model, &grads);
 }
@@ -82,7 +100,10 @@ fn mae_batch_of_one() {
     assert_eq!(masks[0].visible().len(), 4);
     let total = loss.mean();
     let value: f32 = total.clone().into_scalar();
-    assert!(value.is_finite() && value > 0.3 && value < 3.0, "loss {value}");
+    assert!(
+        value.is_finite() && value > 0.3 && value < 3.0,
+        "loss {value}"
+    );
     let grads = GradientsParams::from_grads(total.backward(), &model);
     assert_all_have_grads(&model, &grads);
 }

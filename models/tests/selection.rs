@@ -34,7 +34,14 @@ fn tokens(rows: &[Vec<[f32; 4]>]) -> Tensor<B, 3> {
 /// Initial set {0, 1} by score; targets 3, 4, 6, 8 are the most textured of the rest.
 fn scores() -> Vec<f32> {
     let mut s = vec![0.01f32; 16];
-    for (i, v) in [(0, 0.30), (1, 0.29), (3, 0.25), (4, 0.24), (6, 0.23), (8, 0.22)] {
+    for (i, v) in [
+        (0, 0.30),
+        (1, 0.29),
+        (3, 0.25),
+        (4, 0.24),
+        (6, 0.23),
+        (8, 0.22),
+    ] {
         s[i] = v;
     }
     s
@@ -43,7 +50,10 @@ fn scores() -> Vec<f32> {
 /// r = .75 on 16 patches: 4 visible = 2 initial + 1 + 1, 4 targets.
 fn counts() -> TokenCounts {
     let c = TokenCounts::new(16, 0.75, 0.25).unwrap();
-    assert_eq!((c.initial, c.psts_first, c.psts_second, c.targets), (2, 1, 1, 4));
+    assert_eq!(
+        (c.initial, c.psts_first, c.psts_second, c.targets),
+        (2, 1, 1, 4)
+    );
     c
 }
 
@@ -57,7 +67,14 @@ fn cos(a: &[f32; 4], b: &[f32; 4]) -> f32 {
 fn near_adds_the_most_similar_and_recomputes() {
     let mut rng = [ChaCha8Rng::seed_from_u64(0)];
     let e = embeddings();
-    let plans = plan_selective(&[scores()], tokens(&[e.clone()]), &counts(), SelectionMode::HogTopk, Stage::Near, &mut rng);
+    let plans = plan_selective(
+        &[scores()],
+        tokens(std::slice::from_ref(&e)),
+        &counts(),
+        SelectionMode::HogTopk,
+        Stage::Near,
+        &mut rng,
+    );
     let p = &plans[0];
     assert_eq!(p.initial, vec![0, 1]);
     assert_eq!(p.added[0], vec![5]);
@@ -66,7 +83,11 @@ fn near_adds_the_most_similar_and_recomputes() {
     let best = (0..16)
         .filter(|i| !vis.contains(i))
         .max_by(|&a, &b| {
-            let s = |i: usize| vis.iter().map(|&v| cos(&e[i], &e[v])).fold(f32::MIN, f32::max);
+            let s = |i: usize| {
+                vis.iter()
+                    .map(|&v| cos(&e[i], &e[v]))
+                    .fold(f32::MIN, f32::max)
+            };
             s(a).total_cmp(&s(b))
         })
         .unwrap();
@@ -78,7 +99,14 @@ fn near_adds_the_most_similar_and_recomputes() {
 #[test]
 fn far_adds_the_least_similar_against_the_enlarged_set() {
     let mut rng = [ChaCha8Rng::seed_from_u64(0)];
-    let plans = plan_selective(&[scores()], tokens(&[embeddings()]), &counts(), SelectionMode::HogTopk, Stage::Far, &mut rng);
+    let plans = plan_selective(
+        &[scores()],
+        tokens(&[embeddings()]),
+        &counts(),
+        SelectionMode::HogTopk,
+        Stage::Far,
+        &mut rng,
+    );
     let p = &plans[0];
     assert_eq!(p.added[0], vec![12]);
     // Patch 7 was the runner-up against {0, 1}, but is close to 12 once 12 is
@@ -102,7 +130,14 @@ fn samples_are_planned_independently_and_batch_of_one_works() {
         Stage::Far,
         &mut [ChaCha8Rng::seed_from_u64(1), ChaCha8Rng::seed_from_u64(9)],
     );
-    let alone = plan_selective(&[s2], tokens(&[e2]), &counts(), SelectionMode::HogTopk, Stage::Far, &mut [ChaCha8Rng::seed_from_u64(2)]);
+    let alone = plan_selective(
+        &[s2],
+        tokens(&[e2]),
+        &counts(),
+        SelectionMode::HogTopk,
+        Stage::Far,
+        &mut [ChaCha8Rng::seed_from_u64(2)],
+    );
     assert_eq!(both.len(), 2);
     assert_eq!(alone.len(), 1);
     assert_eq!(both[1], alone[0]);
@@ -112,11 +147,31 @@ fn samples_are_planned_independently_and_batch_of_one_works() {
 fn every_mode_and_stage_gives_disjoint_sets_of_the_right_size() {
     let c = TokenCounts::new(196, 0.85, 0.25).unwrap();
     let device = Default::default();
-    let toks = Tensor::<B, 3>::random([3, 196, 8], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
-    let scores: Vec<Vec<f32>> = (0..3).map(|s| (0..196).map(|i| ((i * 37 + s * 11) % 101) as f32 / 300.0).collect()).collect();
+    let toks = Tensor::<B, 3>::random(
+        [3, 196, 8],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
+        &device,
+    );
+    let scores: Vec<Vec<f32>> = (0..3)
+        .map(|s| {
+            (0..196)
+                .map(|i| ((i * 37 + s * 11) % 101) as f32 / 300.0)
+                .collect()
+        })
+        .collect();
     let mut rng: Vec<ChaCha8Rng> = (0..3).map(ChaCha8Rng::seed_from_u64).collect();
-    for mode in [SelectionMode::HogTopk, SelectionMode::HogSample { tau: 0.1 }, SelectionMode::Uniform] {
-        for stage in [Stage::Near, Stage::NearToFar(0.5), Stage::Far, Stage::FarToRandom(0.3), Stage::Random] {
+    for mode in [
+        SelectionMode::HogTopk,
+        SelectionMode::HogSample { tau: 0.1 },
+        SelectionMode::Uniform,
+    ] {
+        for stage in [
+            Stage::Near,
+            Stage::NearToFar(0.5),
+            Stage::Far,
+            Stage::FarToRandom(0.3),
+            Stage::Random,
+        ] {
             for p in plan_selective(&scores, toks.clone(), &c, mode, stage, &mut rng) {
                 let vis = p.visible();
                 assert_eq!(vis.len(), 29);
@@ -126,7 +181,10 @@ fn every_mode_and_stage_gives_disjoint_sets_of_the_right_size() {
                 all.sort_unstable();
                 all.dedup();
                 assert_eq!(all.len(), 29 + 49, "{mode:?} {stage:?}: overlap");
-                assert!(p.targets.windows(2).all(|w| w[0] < w[1]), "targets in raster order");
+                assert!(
+                    p.targets.windows(2).all(|w| w[0] < w[1]),
+                    "targets in raster order"
+                );
             }
         }
     }
@@ -136,12 +194,21 @@ fn every_mode_and_stage_gives_disjoint_sets_of_the_right_size() {
 fn hog_sample_prefers_textured_patches() {
     // 98 textured (score .3) and 98 flat (score 0) patches; tau .05 -> odds e^6.
     let c = TokenCounts::new(196, 0.85, 0.25).unwrap();
-    let s: Vec<f32> = (0..196).map(|i| if i % 2 == 0 { 0.3 } else { 0.0 }).collect();
+    let s: Vec<f32> = (0..196)
+        .map(|i| if i % 2 == 0 { 0.3 } else { 0.0 })
+        .collect();
     let toks = Tensor::<B, 3>::zeros([1, 196, 4], &Default::default());
     let mut rng = [ChaCha8Rng::seed_from_u64(4)];
     let mut textured = 0;
     for _ in 0..50 {
-        let p = &plan_selective(&[s.clone()], toks.clone(), &c, SelectionMode::HogSample { tau: 0.05 }, Stage::Random, &mut rng)[0];
+        let p = &plan_selective(
+            std::slice::from_ref(&s),
+            toks.clone(),
+            &c,
+            SelectionMode::HogSample { tau: 0.05 },
+            Stage::Random,
+            &mut rng,
+        )[0];
         textured += p.initial.iter().filter(|i| *i % 2 == 0).count();
     }
     // 50 x 14 initial picks: expect > 95% textured.
@@ -168,8 +235,12 @@ fn mae_masking_restores_patch_order() {
         .into_data()
         .to_vec()
         .unwrap();
-    for i in 0..10 {
-        let want = if m.visible().contains(&i) { i as f32 } else { -1.0 };
-        assert_eq!(out[i], want);
+    for (i, got) in out.iter().enumerate() {
+        let want = if m.visible().contains(&i) {
+            i as f32
+        } else {
+            -1.0
+        };
+        assert_eq!(*got, want);
     }
 }

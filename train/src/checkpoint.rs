@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::infobatch::InfoBatch;
+use crate::infobatch::{InfoBatch, InfoBatchConfig};
 
 pub const CHECKPOINT: &str = "checkpoint";
 const TMP: &str = ".checkpoint.tmp";
@@ -26,6 +26,8 @@ pub struct TrainerState {
     pub images_seen: u64,
     /// Samples dropped from batches because they failed to decode.
     pub decode_failures: u64,
+    /// InfoBatch scores live in binary files next to this state.
+    #[serde(skip)]
     pub infobatch: Option<InfoBatch>,
 }
 
@@ -69,12 +71,23 @@ pub fn latest(run: &Path) -> Result<Option<PathBuf>> {
 }
 
 pub fn save_state(dir: &Path, state: &TrainerState) -> Result<()> {
-    fs::write(dir.join("trainer.json"), serde_json::to_vec_pretty(state)?).context("writing trainer.json")
+    if let Some(ib) = &state.infobatch {
+        ib.save(dir).context("writing InfoBatch scores")?;
+    }
+    fs::write(dir.join("trainer.json"), serde_json::to_vec_pretty(state)?)
+        .context("writing trainer.json")
 }
 
-pub fn load_state(dir: &Path) -> Result<TrainerState> {
+/// Reads the trainer state; `infobatch` (config and dataset size) restores
+/// the InfoBatch scores too.
+pub fn load_state(dir: &Path, infobatch: Option<(InfoBatchConfig, usize)>) -> Result<TrainerState> {
     let text = fs::read(dir.join("trainer.json")).context("reading trainer.json")?;
-    serde_json::from_slice(&text).context("parsing trainer.json")
+    let mut state: TrainerState = serde_json::from_slice(&text).context("parsing trainer.json")?;
+    if let Some((config, n)) = infobatch {
+        state.infobatch =
+            Some(InfoBatch::load(config, dir, n).context("reading InfoBatch scores")?);
+    }
+    Ok(state)
 }
 
 #[cfg(test)]
@@ -88,17 +101,36 @@ mod tests {
         fs::create_dir_all(&run).unwrap();
         assert!(latest(&run).unwrap().is_none());
         for step in 1..=2u64 {
-            write_atomically(&run, |d| save_state(d, &TrainerState { step, ..Default::default() })).unwrap();
+            write_atomically(&run, |d| {
+                save_state(
+                    d,
+                    &TrainerState {
+                        step,
+                        ..Default::default()
+                    },
+                )
+            })
+            .unwrap();
         }
         let dir = latest(&run).unwrap().unwrap();
-        assert_eq!(load_state(&dir).unwrap().step, 2);
+        assert_eq!(load_state(&dir, None).unwrap().step, 2);
         // A failed write leaves the previous checkpoint.
         let err = write_atomically(&run, |_| anyhow::bail!("disk full"));
         assert!(err.is_err());
-        assert_eq!(load_state(&latest(&run).unwrap().unwrap()).unwrap().step, 2);
+        assert_eq!(
+            load_state(&latest(&run).unwrap().unwrap(), None)
+                .unwrap()
+                .step,
+            2
+        );
         // Killed between the renames: only the old copy exists.
         fs::rename(run.join(CHECKPOINT), run.join(OLD)).unwrap();
-        assert_eq!(load_state(&latest(&run).unwrap().unwrap()).unwrap().step, 2);
+        assert_eq!(
+            load_state(&latest(&run).unwrap().unwrap(), None)
+                .unwrap()
+                .step,
+            2
+        );
         fs::remove_dir_all(&run).unwrap();
     }
 }

@@ -1,1 +1,24 @@
-pub mod checkpoint; pub mod data { pub mod augment; pub mod folder; pub mod loader; } pub mod infobatch; pub mod method; pub mod optim; pub mod schedule; pub mod weights;
+//! smae-train: pre-training (SelectiveMAE and the MAE baseline), the
+//! benchmark that compares them, and `explain`, which shows what the method
+//! selects. The `smae-train` binary is a thin CLI over this library.
+
+pub mod bench;
+pub mod checkpoint;
+pub mod cli;
+pub mod data {
+    pub mod augment;
+    pub mod folder;
+    pub mod loader;
+}
+pub mod device;
+pub mod explain;
+pub mod infobatch;
+pub mod method;
+pub mod optim;
+pub mod pretrain;
+pub mod progress;
+pub mod render;
+pub mod replica;
+pub mod run_dir;
+pub mod schedule;
+pub mod weights;

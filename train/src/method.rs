@@ -8,7 +8,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use smae_models::selection::MaskPlan;
-use smae_models::{DecoderConfig, Mae, PstsSchedule, SelectionMode, SelectiveMae, SelectiveStep, Stage, TokenCounts, VitConfig};
+use smae_models::{
+    DecoderConfig, Mae, PstsSchedule, SelectionMode, SelectiveMae, SelectiveStep, Stage,
+    TokenCounts, VitConfig,
+};
 
 use crate::data::loader::sample_seed;
 
@@ -56,7 +59,9 @@ impl MethodSpec {
 /// across devices.
 pub fn sample_rngs(seed: u64, step: u64, first: usize, n: usize) -> Vec<ChaCha8Rng> {
     (0..n)
-        .map(|i| ChaCha8Rng::seed_from_u64(sample_seed(seed ^ 0x5E1E_C7, step, (first + i) as u64)))
+        .map(|i| {
+            ChaCha8Rng::seed_from_u64(sample_seed(seed ^ 0x005E_1EC7, step, (first + i) as u64))
+        })
         .collect()
 }
 
@@ -65,7 +70,13 @@ pub trait Pretrainer<B: Backend>: Module<B> + Sized {
     fn build(vit: &VitConfig, dec: &DecoderConfig, device: &B::Device) -> Self;
     fn encoder(&self) -> &smae_models::Vit<B>;
     /// Per-sample losses `[n]` for normalised images `[n, C, H, W]`.
-    fn losses(&self, imgs: Tensor<B, 4>, spec: &MethodSpec, epoch: f64, rngs: &mut [ChaCha8Rng]) -> Tensor<B, 1>;
+    fn losses(
+        &self,
+        imgs: Tensor<B, 4>,
+        spec: &MethodSpec,
+        epoch: f64,
+        rngs: &mut [ChaCha8Rng],
+    ) -> Tensor<B, 1>;
 }
 
 impl<B: Backend> Pretrainer<B> for SelectiveMae<B> {
@@ -77,10 +88,18 @@ impl<B: Backend> Pretrainer<B> for SelectiveMae<B> {
         &self.encoder
     }
 
-    fn losses(&self, imgs: Tensor<B, 4>, spec: &MethodSpec, epoch: f64, rngs: &mut [ChaCha8Rng]) -> Tensor<B, 1> {
+    fn losses(
+        &self,
+        imgs: Tensor<B, 4>,
+        spec: &MethodSpec,
+        epoch: f64,
+        rngs: &mut [ChaCha8Rng],
+    ) -> Tensor<B, 1> {
         let l = self.encoder.grid_rows * self.encoder.grid_cols;
         let step = SelectiveStep {
-            counts: spec.counts(l).expect("token counts validated with the config"),
+            counts: spec
+                .counts(l)
+                .expect("token counts validated with the config"),
             mode: spec.selection,
             stage: spec.stage(epoch),
         };
@@ -97,14 +116,29 @@ impl<B: Backend> Pretrainer<B> for Mae<B> {
         &self.encoder
     }
 
-    fn losses(&self, imgs: Tensor<B, 4>, spec: &MethodSpec, _epoch: f64, rngs: &mut [ChaCha8Rng]) -> Tensor<B, 1> {
+    fn losses(
+        &self,
+        imgs: Tensor<B, 4>,
+        spec: &MethodSpec,
+        _epoch: f64,
+        rngs: &mut [ChaCha8Rng],
+    ) -> Tensor<B, 1> {
         let l = self.encoder.grid_rows * self.encoder.grid_cols;
         let keep = smae_models::token_counts::mae_visible(l, spec.mask_ratio);
-        let masks: Vec<MaskPlan> = rngs.iter_mut().map(|r| MaskPlan::random(l, keep, r)).collect();
+        let masks: Vec<MaskPlan> = rngs
+            .iter_mut()
+            .map(|r| MaskPlan::random(l, keep, r))
+            .collect();
         self.loss(imgs, &masks)
     }
 }
 
 /// A model the training loop can optimise.
-pub trait TrainModel<B: AutodiffBackend>: Pretrainer<B> + AutodiffModule<B> + Send + 'static {}
-impl<B: AutodiffBackend, M: Pretrainer<B> + AutodiffModule<B> + Send + 'static> TrainModel<B> for M {}
+pub trait TrainModel<B: AutodiffBackend>:
+    Pretrainer<B> + AutodiffModule<B> + Send + 'static
+{
+}
+impl<B: AutodiffBackend, M: Pretrainer<B> + AutodiffModule<B> + Send + 'static> TrainModel<B>
+    for M
+{
+}

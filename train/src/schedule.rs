@@ -30,7 +30,8 @@ impl LrSchedule {
         } else {
             let span = (self.epochs - self.warmup_epochs).max(f64::MIN_POSITIVE);
             let progress = ((t - self.warmup_epochs) / span).min(1.0);
-            self.min_lr + (self.lr - self.min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+            self.min_lr
+                + (self.lr - self.min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
         }
     }
 }

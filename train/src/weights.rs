@@ -10,7 +10,9 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
-use burn_store::{ApplyResult, BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn_store::{
+    ApplyResult, BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore,
+};
 
 /// Official encoder keys (timm names) at the top level of a checkpoint.
 const ENCODER_KEYS: &str = r"^(patch_embed\.|cls_token$|pos_embed$|blocks\.|norm\.)";
@@ -18,7 +20,11 @@ const ENCODER_KEYS: &str = r"^(patch_embed\.|cls_token$|pos_embed$|blocks\.|norm
 const DECODER_KEYS: &str = r"^(mask_token$|decoder_)";
 
 /// Writes `model` to `path` with official names.
-pub fn save_official<B: Backend, M: ModuleSnapshot<B>>(model: &M, path: &Path, metadata: &[(&str, String)]) -> Result<()> {
+pub fn save_official<B: Backend, M: ModuleSnapshot<B>>(
+    model: &M,
+    path: &Path,
+    metadata: &[(&str, String)],
+) -> Result<()> {
     let mut store = SafetensorsStore::from_file(path)
         .with_to_adapter(BurnToPyTorchAdapter)
         .with_key_remapping(r"^encoder\.", "")
@@ -35,7 +41,10 @@ pub fn save_official<B: Backend, M: ModuleSnapshot<B>>(model: &M, path: &Path, m
 
 /// Loads official-named weights from `path` into a pre-training model
 /// (encoder + decoder). Every parameter of the model must be present.
-pub fn load_official<B: Backend, M: ModuleSnapshot<B>>(model: &mut M, path: &Path) -> Result<ApplyResult> {
+pub fn load_official<B: Backend, M: ModuleSnapshot<B>>(
+    model: &mut M,
+    path: &Path,
+) -> Result<ApplyResult> {
     let mut store = SafetensorsStore::from_file(path)
         .with_from_adapter(PyTorchToBurnAdapter)
         .with_key_remapping(ENCODER_KEYS, "encoder.${1}")
@@ -48,7 +57,12 @@ pub fn load_official<B: Backend, M: ModuleSnapshot<B>>(model: &mut M, path: &Pat
         bail!(
             "weights in {} do not fit the model: {}",
             path.display(),
-            result.errors.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>().join("; ")
+            result
+                .errors
+                .iter()
+                .map(|e| format!("{e:?}"))
+                .collect::<Vec<_>>()
+                .join("; ")
         );
     }
     if !result.missing.is_empty() {

@@ -48,7 +48,13 @@ impl Augment {
 /// torchvision's `RandomResizedCrop.get_params`: up to 10 tries of a random
 /// area fraction and log-uniform aspect ratio, else a centred crop clamped to
 /// the ratio range. Returns (x, y, width, height).
-pub fn crop_box<R: Rng>(width: u32, height: u32, scale: (f64, f64), ratio: (f64, f64), rng: &mut R) -> (u32, u32, u32, u32) {
+pub fn crop_box<R: Rng>(
+    width: u32,
+    height: u32,
+    scale: (f64, f64),
+    ratio: (f64, f64),
+    rng: &mut R,
+) -> (u32, u32, u32, u32) {
     let (wf, hf) = (width as f64, height as f64);
     let area = wf * hf;
     let (lr0, lr1) = (ratio.0.ln(), ratio.1.ln());
@@ -79,7 +85,10 @@ pub fn crop_box<R: Rng>(width: u32, height: u32, scale: (f64, f64), ratio: (f64,
 pub fn center_view(img: &RgbImage, size: u32) -> RgbImage {
     let (w, h) = (img.width() as f64, img.height() as f64);
     let s = size as f64 / w.min(h);
-    let (nw, nh) = (((w * s).round() as u32).max(size), ((h * s).round() as u32).max(size));
+    let (nw, nh) = (
+        ((w * s).round() as u32).max(size),
+        ((h * s).round() as u32).max(size),
+    );
     let resized = imageops::resize(img, nw, nh, FilterType::CatmullRom);
     imageops::crop_imm(&resized, (nw - size) / 2, (nh - size) / 2, size, size).to_image()
 }
@@ -87,7 +96,11 @@ pub fn center_view(img: &RgbImage, size: u32) -> RgbImage {
 /// `(x / 255 - mean) / std`, channel-major into `out`.
 pub fn normalize_into(img: &RgbImage, mean: &[f32; 3], std: &[f32; 3], out: &mut [f32]) {
     let plane = (img.width() * img.height()) as usize;
-    assert_eq!(out.len(), 3 * plane, "output buffer does not match the image");
+    assert_eq!(
+        out.len(),
+        3 * plane,
+        "output buffer does not match the image"
+    );
     for (i, px) in img.pixels().enumerate() {
         for c in 0..3 {
             out[c * plane + i] = (px[c] as f32 / 255.0 - mean[c]) / std[c];

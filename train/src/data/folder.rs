@@ -106,7 +106,10 @@ impl ImageFolder {
                 }
                 Ok(_) => {}
                 Err(err) => {
-                    let path = err.path().map(Path::to_path_buf).unwrap_or_else(|| root.to_path_buf());
+                    let path = err
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| root.to_path_buf());
                     let reason = if err.loop_ancestor().is_some() {
                         "symlink loop"
                     } else {
@@ -118,7 +121,8 @@ impl ImageFolder {
         }
         candidates.sort();
         report.candidates = candidates.len();
-        let checked: Vec<Result<(), &'static str>> = candidates.par_iter().map(|p| check_header(p)).collect();
+        let checked: Vec<Result<(), &'static str>> =
+            candidates.par_iter().map(|p| check_header(p)).collect();
         let mut paths = Vec::with_capacity(candidates.len());
         for (path, res) in candidates.into_iter().zip(checked) {
             match res {

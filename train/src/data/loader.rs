@@ -6,7 +6,7 @@
 //! decodes it, and a resumed run sees exactly the images it would have seen.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -60,7 +60,7 @@ impl ImageCache {
         }
     }
 
-    fn get_or_decode(&self, index: usize, path: &PathBuf) -> Result<Arc<RgbImage>, String> {
+    fn get_or_decode(&self, index: usize, path: &Path) -> Result<Arc<RgbImage>, String> {
         if let Ok(guard) = self.used.lock() {
             if let Some(img) = guard.1.get(&index) {
                 return Ok(img.clone());
@@ -80,19 +80,42 @@ impl ImageCache {
 
 /// Decodes any supported image to 8-bit RGB (grey is replicated, alpha dropped,
 /// 16-bit scaled).
-pub fn decode_rgb(path: &PathBuf) -> Result<RgbImage, String> {
-    let img = image::ImageReader::open(path)
+///
+/// JPEGs are decoded in strict mode: `image` decodes them leniently and fills
+/// a truncated or corrupt scan with grey, which would train on fake pixels.
+pub fn decode_rgb(path: &Path) -> Result<RgbImage, String> {
+    let reader = image::ImageReader::open(path)
         .map_err(|e| e.to_string())?
         .with_guessed_format()
-        .map_err(|e| e.to_string())?
-        .decode()
         .map_err(|e| e.to_string())?;
-    Ok(img.to_rgb8())
+    if reader.format() == Some(image::ImageFormat::Jpeg) {
+        let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+        return decode_jpeg_strict(&bytes);
+    }
+    Ok(reader.decode().map_err(|e| e.to_string())?.to_rgb8())
+}
+
+fn decode_jpeg_strict(bytes: &[u8]) -> Result<RgbImage, String> {
+    use zune_core::bytestream::ZCursor;
+    use zune_core::colorspace::ColorSpace;
+    use zune_core::options::DecoderOptions;
+    let options = DecoderOptions::default()
+        .set_strict_mode(true)
+        .jpeg_set_out_colorspace(ColorSpace::RGB);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    let pixels = decoder
+        .decode()
+        .map_err(|e| format!("corrupt JPEG: {e:?}"))?;
+    let (w, h) = decoder.dimensions().ok_or("JPEG without dimensions")?;
+    RgbImage::from_raw(w as u32, h as u32, pixels)
+        .ok_or_else(|| "JPEG decoded to an unexpected size".to_string())
 }
 
 /// Mixes the run seed, epoch and index into one generator seed (splitmix64).
 pub fn sample_seed(seed: u64, epoch: u64, index: u64) -> u64 {
-    let mut z = seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut z = seed
+        ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -115,7 +138,8 @@ impl Source {
                 .par_iter()
                 .map(|s| {
                     let img = self.cache.get_or_decode(s.index, &self.paths[s.index])?;
-                    let mut rng = ChaCha8Rng::seed_from_u64(sample_seed(self.seed, epoch, s.index as u64));
+                    let mut rng =
+                        ChaCha8Rng::seed_from_u64(sample_seed(self.seed, epoch, s.index as u64));
                     let mut out = vec![0f32; plane];
                     self.augment.apply(&img, &mut rng, &mut out);
                     Ok(out)
@@ -147,7 +171,13 @@ pub struct Loader {
 }
 
 impl Loader {
-    pub fn spawn(source: Arc<Source>, pool: Arc<rayon::ThreadPool>, epoch: u64, batches: Vec<Vec<Sample>>, prefetch: usize) -> Self {
+    pub fn spawn(
+        source: Arc<Source>,
+        pool: Arc<rayon::ThreadPool>,
+        epoch: u64,
+        batches: Vec<Vec<Sample>>,
+        prefetch: usize,
+    ) -> Self {
         let (tx, rx) = sync_channel(prefetch.max(1));
         let handle = std::thread::spawn(move || {
             for samples in batches {

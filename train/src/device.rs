@@ -1,0 +1,210 @@
+//! `--device cpu | cuda | cuda:N | cuda:0,1,...`: which backend and how many
+//! data-parallel replicas. CPU runs on Burn's `flex` backend; CUDA needs a
+//! build with `--features cuda` and a driver at run time.
+
+use anyhow::{bail, Result};
+use burn::backend::{flex::FlexDevice, Autodiff, Flex};
+use burn::tensor::backend::AutodiffBackend;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceList {
+    /// `n` replicas on the CPU (more than one only exercises the
+    /// data-parallel path; it does not add compute).
+    Cpu(usize),
+    Cuda(Vec<usize>),
+}
+
+impl DeviceList {
+    pub fn parse(spec: &str) -> Result<Self> {
+        let spec = spec.trim();
+        let bad = || {
+            anyhow::anyhow!("invalid --device '{spec}': expected cpu, cuda, cuda:N or cuda:N,M,...")
+        };
+        if spec == "cpu" {
+            return Ok(Self::Cpu(1));
+        }
+        if let Some(n) = spec.strip_prefix("cpu:") {
+            let n: usize = n.parse().map_err(|_| bad())?;
+            if n == 0 {
+                return Err(bad());
+            }
+            return Ok(Self::Cpu(n));
+        }
+        if spec == "cuda" {
+            return Ok(Self::Cuda(vec![0]));
+        }
+        let ids = spec.strip_prefix("cuda:").ok_or_else(bad)?;
+        let ids: Vec<usize> = ids
+            .split(',')
+            .map(|s| s.trim().parse::<usize>().map_err(|_| bad()))
+            .collect::<Result<_>>()?;
+        let mut uniq = ids.clone();
+        uniq.sort_unstable();
+        uniq.dedup();
+        if ids.is_empty() || uniq.len() != ids.len() {
+            bail!("invalid --device '{spec}': list each GPU once");
+        }
+        Ok(Self::Cuda(ids))
+    }
+
+    pub fn count(&self) -> usize {
+        match self {
+            Self::Cpu(n) => *n,
+            Self::Cuda(ids) => ids.len(),
+        }
+    }
+
+    pub fn is_cuda(&self) -> bool {
+        matches!(self, Self::Cuda(_))
+    }
+}
+
+impl std::fmt::Display for DeviceList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cpu(1) => write!(f, "cpu"),
+            Self::Cpu(n) => write!(f, "cpu:{n}"),
+            Self::Cuda(ids) => write!(
+                f,
+                "cuda:{}",
+                ids.iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+        }
+    }
+}
+
+/// Work that runs on whichever autodiff backend the device list selects.
+pub trait BackendJob {
+    type Output;
+    fn run<B: AutodiffBackend>(self, devices: Vec<B::Device>) -> Result<Self::Output>;
+}
+
+pub type CpuBackend = Autodiff<Flex>;
+
+#[cfg(feature = "cuda")]
+pub type CudaBackend = Autodiff<burn::backend::Cuda>;
+
+/// Runs `job` on the backend of `devices`.
+pub fn dispatch<J: BackendJob>(devices: &DeviceList, job: J) -> Result<J::Output> {
+    match devices {
+        DeviceList::Cpu(n) => job.run::<CpuBackend>(vec![FlexDevice; *n]),
+        DeviceList::Cuda(ids) => run_cuda(ids, job),
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn run_cuda<J: BackendJob>(ids: &[usize], job: J) -> Result<J::Output> {
+    use burn::backend::cuda::CudaDevice;
+    for &id in ids {
+        probe_cuda(id)?;
+    }
+    job.run::<CudaBackend>(ids.iter().map(|&i| CudaDevice::new(i)).collect())
+}
+
+#[cfg(not(feature = "cuda"))]
+fn run_cuda<J: BackendJob>(_: &[usize], _: J) -> Result<J::Output> {
+    bail!("this smae-train was built without CUDA; rebuild with `cargo build --release --features cuda`")
+}
+
+/// Burn initialises CUDA lazily and panics when the driver or NVRTC cannot
+/// be loaded; run one tiny op with the panic caught to turn that into an error.
+#[cfg(feature = "cuda")]
+fn probe_cuda(id: usize) -> Result<()> {
+    use burn::backend::cuda::CudaDevice;
+    use burn::backend::Cuda;
+    use burn::tensor::{ElementConversion, Tensor};
+    let prev = std::panic::take_hook();
+    let message = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = message.clone();
+    std::panic::set_hook(Box::new(move |info| {
+        if let Ok(mut m) = sink.lock() {
+            if m.is_empty() {
+                *m = info.to_string();
+            }
+        }
+    }));
+    let result = std::panic::catch_unwind(|| {
+        let x = Tensor::<Cuda, 1>::from_floats([1.0, 2.0], &CudaDevice::new(id));
+        x.sum().into_scalar().elem::<f32>()
+    });
+    std::panic::set_hook(prev);
+    match result {
+        Ok(v) if (v - 3.0).abs() < 1e-6 => Ok(()),
+        Ok(v) => bail!("CUDA device {id} computed 1 + 2 = {v}"),
+        Err(_) => {
+            let m = message.lock().map(|m| m.clone()).unwrap_or_default();
+            let first = m
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("unknown error")
+                .to_string();
+            bail!("CUDA device {id} is not usable (driver, libnvrtc or device missing): {first}")
+        }
+    }
+}
+
+/// Peak memory of the benchmark: bytes reserved by Burn's allocator on a CUDA
+/// device, else the process's peak resident set (VmHWM).
+pub fn peak_memory<B: burn::tensor::backend::Backend>(device: &B::Device) -> (u64, &'static str)
+where
+    B::Device: 'static,
+{
+    #[cfg(feature = "cuda")]
+    {
+        use burn::backend::cuda::CudaDevice;
+        use cubecl::Runtime;
+        if let Some(d) = (device as &dyn std::any::Any).downcast_ref::<CudaDevice>() {
+            if let Ok(usage) = cubecl::cuda::CudaRuntime::client(d).memory_usage() {
+                return (usage.bytes_reserved, "device_reserved");
+            }
+        }
+    }
+    let _ = device;
+    (process_peak_rss(), "process_rss")
+}
+
+/// The process's peak resident set size in bytes (Linux), 0 where unknown.
+pub fn process_peak_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_device_lists() {
+        assert_eq!(DeviceList::parse("cpu").unwrap(), DeviceList::Cpu(1));
+        assert_eq!(DeviceList::parse("cpu:2").unwrap(), DeviceList::Cpu(2));
+        assert_eq!(
+            DeviceList::parse("cuda").unwrap(),
+            DeviceList::Cuda(vec![0])
+        );
+        assert_eq!(
+            DeviceList::parse("cuda:3").unwrap(),
+            DeviceList::Cuda(vec![3])
+        );
+        assert_eq!(
+            DeviceList::parse("cuda:0,1,2").unwrap(),
+            DeviceList::Cuda(vec![0, 1, 2])
+        );
+        for bad in ["gpu", "cuda:", "cuda:a", "cuda:0,0", "cpu:0", ""] {
+            assert!(DeviceList::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            DeviceList::parse("cuda:0,1").unwrap().to_string(),
+            "cuda:0,1"
+        );
+    }
+}

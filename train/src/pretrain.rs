@@ -1,0 +1,486 @@
+//! `smae-train pretrain`: the training loop for SelectiveMAE and MAE.
+//!
+//! Everything random is a function of (seed, epoch, step, sample), not of a
+//! generator's history, so a run stopped after N steps and resumed ends with
+//! the same weights as a run that never stopped.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use smae_models::{DecoderConfig, Mae, SelectiveMae, VitConfig};
+
+use crate::checkpoint::{self, TrainerState};
+use crate::data::augment::Augment;
+use crate::data::folder::{ImageFolder, ScanReport};
+use crate::data::loader::{sample_seed, ImageCache, Loader, Sample, Source};
+use crate::device::{dispatch, BackendJob, DeviceList};
+use crate::infobatch::{InfoBatch, InfoBatchConfig};
+use crate::method::{Method, MethodSpec, TrainModel};
+use crate::optim::{stable_ids, OptimConfig};
+use crate::progress::Progress;
+use crate::replica::{Group, ReplicaSpec, StepInput};
+use crate::run_dir::{self, LogWriter};
+use crate::schedule::LrSchedule;
+use crate::weights;
+
+/// The resolved configuration of a pre-training run (`config.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PretrainConfig {
+    pub smae_version: String,
+    pub burn_version: String,
+    /// Preset name (`vit-base`, ...) or `custom`.
+    pub model: String,
+    pub vit: VitConfig,
+    pub decoder: DecoderConfig,
+    pub method: MethodSpec,
+    pub epochs: u64,
+    /// Per device.
+    pub batch_size: usize,
+    pub devices: String,
+    pub global_batch: usize,
+    /// Base learning rate (`None` when `lr` was given directly).
+    pub blr: Option<f64>,
+    pub schedule: LrSchedule,
+    pub optim: OptimConfig,
+    pub infobatch: Option<InfoBatchConfig>,
+    pub augment: Augment,
+    pub data: DataSummary,
+    /// Steps per epoch without InfoBatch pruning (the last partial batch is dropped).
+    pub steps_per_epoch: u64,
+    pub seed: u64,
+    /// Write a `log.jsonl` line every this many steps.
+    pub log_every: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataSummary {
+    pub path: PathBuf,
+    pub images: usize,
+    pub skipped: std::collections::BTreeMap<String, usize>,
+}
+
+/// How to run (not part of the run's identity).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub devices: DeviceList,
+    pub workers: usize,
+    pub cache_mb: usize,
+    /// Overrides the run's `log_every`.
+    pub log_every: Option<u64>,
+    pub save_every_steps: Option<u64>,
+    /// Stop (with a checkpoint) after this many optimizer steps in total.
+    pub stop_after_steps: Option<u64>,
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub run: PathBuf,
+    pub steps: u64,
+    pub epochs_done: f64,
+    pub final_loss: Option<f64>,
+    pub decode_failures: u64,
+    pub finished: bool,
+}
+
+/// One logged step in `log.jsonl`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogRecord {
+    pub step: u64,
+    pub epoch: f64,
+    pub lr: f64,
+    pub loss: f64,
+    pub stage: String,
+    pub images_per_s: f64,
+    pub grad_norm: f64,
+    pub images: usize,
+    pub decode_failures: u64,
+}
+
+/// Starts a new run in `run` (which must not hold one already).
+pub fn start(
+    cfg: PretrainConfig,
+    run: &Path,
+    data: &ImageFolder,
+    opts: &RunOptions,
+) -> Result<Summary> {
+    if run.join(run_dir::CONFIG).exists() {
+        bail!(
+            "{} already holds a run; pass --resume to continue it or choose another --output",
+            run.display()
+        );
+    }
+    std::fs::create_dir_all(run)
+        .with_context(|| format!("creating run directory {}", run.display()))?;
+    run_dir::write_json_atomically(&run.join(run_dir::CONFIG), &cfg)?;
+    train(cfg, run, data, opts, None)
+}
+
+/// Continues the run in `run` from its latest checkpoint.
+pub fn resume(run: &Path, data_override: Option<&Path>, opts: &RunOptions) -> Result<Summary> {
+    let cfg = read_config(run)?;
+    let ckpt = checkpoint::latest(run)?
+        .with_context(|| format!("{} has no checkpoint to resume from", run.display()))?;
+    let state = checkpoint::load_state(&ckpt, cfg.infobatch.map(|c| (c, cfg.data.images)))?;
+    let root = data_override.unwrap_or(&cfg.data.path);
+    let data = ImageFolder::scan(root)?;
+    if data.len() != cfg.data.images {
+        bail!(
+            "the data folder now holds {} usable images but the run started with {}; resuming would change the schedule",
+            data.len(),
+            cfg.data.images
+        );
+    }
+    train(cfg, run, &data, opts, Some((ckpt, state)))
+}
+
+pub fn read_config(run: &Path) -> Result<PretrainConfig> {
+    let path = run.join(run_dir::CONFIG);
+    let text = std::fs::read(&path)
+        .with_context(|| format!("{} is not a run directory (no config.json)", run.display()))?;
+    serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+fn train(
+    cfg: PretrainConfig,
+    run: &Path,
+    data: &ImageFolder,
+    opts: &RunOptions,
+    resume: Option<(PathBuf, TrainerState)>,
+) -> Result<Summary> {
+    if opts.devices.count() * cfg.batch_size != cfg.global_batch {
+        bail!(
+            "the run uses a global batch of {} ({} per device); {} devices cannot keep it",
+            cfg.global_batch,
+            cfg.batch_size,
+            opts.devices.count()
+        );
+    }
+    let job = TrainJob {
+        cfg,
+        run: run.to_path_buf(),
+        data,
+        opts: opts.clone(),
+        resume,
+    };
+    dispatch(&opts.devices, job)
+}
+
+struct TrainJob<'a> {
+    cfg: PretrainConfig,
+    run: PathBuf,
+    data: &'a ImageFolder,
+    opts: RunOptions,
+    resume: Option<(PathBuf, TrainerState)>,
+}
+
+impl BackendJob for TrainJob<'_> {
+    type Output = Summary;
+    fn run<B: AutodiffBackend>(self, devices: Vec<B::Device>) -> Result<Summary> {
+        match self.cfg.method.method {
+            Method::Selective => self.run_with::<B, SelectiveMae<B>>(devices),
+            Method::Mae => self.run_with::<B, Mae<B>>(devices),
+        }
+    }
+}
+
+/// Builds a model from the config on `device`: seeded init, or the weights of
+/// `checkpoint`, with parameter ids derived from paths.
+pub fn build_model<B: Backend, M: crate::method::Pretrainer<B> + burn_store::ModuleSnapshot<B>>(
+    vit: &VitConfig,
+    dec: &DecoderConfig,
+    seed: u64,
+    device: &B::Device,
+    checkpoint: Option<&Path>,
+) -> Result<M> {
+    // Burn's generator is per process: hold a lock while seeding and drawing
+    // every initial value (stable_ids materialises the lazy parameters), so
+    // two models built at once in one process get their own seeded init.
+    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let mut model = {
+        let _guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
+        B::seed(device, seed);
+        stable_ids(M::build(vit, dec, device))
+    };
+    if let Some(dir) = checkpoint {
+        weights::load_official(&mut model, &dir.join("model.safetensors"))?;
+        model = stable_ids(model);
+    }
+    Ok(model)
+}
+
+impl TrainJob<'_> {
+    fn run_with<B: AutodiffBackend, M: TrainModel<B> + burn_store::ModuleSnapshot<B>>(
+        self,
+        devices: Vec<B::Device>,
+    ) -> Result<Summary> {
+        let cfg = &self.cfg;
+        let (ckpt, mut state) = match self.resume {
+            Some((dir, state)) => (Some(dir), state),
+            None => (None, TrainerState::default()),
+        };
+        let model: M = build_model(
+            &cfg.vit,
+            &cfg.decoder,
+            cfg.seed,
+            &devices[0],
+            ckpt.as_deref(),
+        )?;
+        let spec = ReplicaSpec {
+            method: cfg.method.clone(),
+            optim: cfg.optim,
+            seed: cfg.seed,
+            img_size: cfg.vit.img_size,
+            in_chans: cfg.vit.in_chans,
+        };
+        let mut group = Group::<B, M>::new(model, &devices, spec, ckpt.as_deref())?;
+        if state.infobatch.is_none() {
+            state.infobatch = cfg.infobatch.map(|c| InfoBatch::new(c, self.data.len()));
+        }
+
+        let pool = Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(self.opts.workers.max(1))
+                .thread_name(|i| format!("loader-{i}"))
+                .build()
+                .context("starting loader threads")?,
+        );
+        let source = Arc::new(Source {
+            paths: self.data.paths.clone(),
+            augment: cfg.augment.clone(),
+            seed: cfg.seed,
+            cache: ImageCache::new(self.opts.cache_mb * 1024 * 1024),
+        });
+        let mut log = LogWriter::open(&self.run, Some(state.step))?;
+        let total_estimate = cfg.steps_per_epoch * cfg.epochs;
+        let progress = Progress::steps(total_estimate, state.step, self.opts.quiet, "pretrain");
+
+        let log_every = self.opts.log_every.unwrap_or(cfg.log_every).max(1);
+        let mut last_loss = None;
+        let mut window = (Instant::now(), 0usize);
+        let mut stopped = false;
+        'epochs: while state.epoch < cfg.epochs {
+            let epoch = state.epoch;
+            if state.step_in_epoch == 0 {
+                if let Some(ib) = state.infobatch.as_mut() {
+                    ib.begin_epoch();
+                }
+            }
+            let samples = epoch_samples(cfg, epoch, state.infobatch.as_ref(), self.data.len());
+            let batches: Vec<Vec<Sample>> = samples
+                .chunks_exact(cfg.global_batch)
+                .map(<[Sample]>::to_vec)
+                .collect();
+            let steps = batches.len() as u64;
+            if steps == 0 {
+                bail!(
+                    "epoch {epoch} has fewer images ({}) than one global batch ({})",
+                    samples.len(),
+                    cfg.global_batch
+                );
+            }
+            let todo: Vec<Vec<Sample>> = batches
+                .into_iter()
+                .skip(state.step_in_epoch as usize)
+                .collect();
+            let mut loader = Loader::spawn(source.clone(), pool.clone(), epoch, todo, 2);
+            while state.step_in_epoch < steps {
+                let t = epoch as f64 + state.step_in_epoch as f64 / steps as f64;
+                let batch = loader
+                    .next_batch()
+                    .context("the data loader stopped early")?;
+                state.decode_failures += batch.failed.len() as u64;
+                for (idx, err) in &batch.failed {
+                    progress.warn(&format!(
+                        "skipped {}: {err}",
+                        self.data.paths[*idx].display()
+                    ));
+                }
+                let lr = cfg.schedule.at(t);
+                if batch.len() >= group.devices() {
+                    let shards = shard(
+                        &batch.images,
+                        &batch.samples,
+                        group.devices(),
+                        lr,
+                        t,
+                        state.step,
+                    );
+                    let results = group.step(shards)?;
+                    let losses: Vec<f32> = results
+                        .iter()
+                        .flat_map(|r| r.losses.iter().copied())
+                        .collect();
+                    if let Some(ib) = state.infobatch.as_mut() {
+                        let idx: Vec<usize> = batch.samples.iter().map(|s| s.index).collect();
+                        ib.update(&idx, &losses);
+                    }
+                    let loss = losses.iter().map(|&l| l as f64).sum::<f64>() / losses.len() as f64;
+                    if !loss.is_finite() {
+                        bail!(
+                            "the loss became {loss} at step {}; lower the learning rate",
+                            state.step
+                        );
+                    }
+                    last_loss = Some(loss);
+                    window.1 += batch.len();
+                    state.images_seen += batch.len() as u64;
+                    state.step += 1;
+                    state.step_in_epoch += 1;
+                    let log_now = state.step == 1
+                        || state.step % log_every == 0
+                        || (state.step_in_epoch == steps && epoch + 1 == cfg.epochs);
+                    if log_now {
+                        let secs = window.0.elapsed().as_secs_f64().max(1e-9);
+                        let record = LogRecord {
+                            step: state.step,
+                            epoch: epoch as f64 + state.step_in_epoch as f64 / steps as f64,
+                            lr,
+                            loss,
+                            stage: stage_name(cfg, t),
+                            images_per_s: window.1 as f64 / secs,
+                            grad_norm: results.iter().map(|r| r.grad_norm).fold(0.0, f64::max),
+                            images: batch.len(),
+                            decode_failures: state.decode_failures,
+                        };
+                        log.write(&record)?;
+                        progress.message(&format!(
+                            "loss {loss:.4} lr {lr:.2e} {} {:.1} img/s",
+                            record.stage, record.images_per_s
+                        ));
+                        window = (Instant::now(), 0);
+                    }
+                } else {
+                    state.step_in_epoch += 1;
+                }
+                progress.inc();
+                if state.step_in_epoch == steps {
+                    state.epoch += 1;
+                    state.step_in_epoch = 0;
+                }
+                let stop = self.opts.stop_after_steps.is_some_and(|s| state.step >= s);
+                let periodic = self
+                    .opts
+                    .save_every_steps
+                    .is_some_and(|s| s > 0 && state.step % s == 0);
+                let epoch_end = state.step_in_epoch == 0;
+                if stop || periodic || epoch_end {
+                    save(&mut group, &self.run, &state, cfg)?;
+                }
+                if stop && state.epoch < cfg.epochs {
+                    stopped = true;
+                    break 'epochs;
+                }
+                if epoch_end {
+                    break;
+                }
+            }
+        }
+        progress.finish();
+        Ok(Summary {
+            run: self.run.clone(),
+            steps: state.step,
+            epochs_done: state.epoch as f64
+                + state.step_in_epoch as f64 / cfg.steps_per_epoch.max(1) as f64,
+            final_loss: last_loss,
+            decode_failures: state.decode_failures,
+            finished: !stopped,
+        })
+    }
+}
+
+fn stage_name(cfg: &PretrainConfig, t: f64) -> String {
+    match cfg.method.method {
+        Method::Selective => cfg.method.stage(t).name().to_string(),
+        Method::Mae => "mae".to_string(),
+    }
+}
+
+fn save<B: AutodiffBackend, M: TrainModel<B>>(
+    group: &mut Group<B, M>,
+    run: &Path,
+    state: &TrainerState,
+    cfg: &PretrainConfig,
+) -> Result<()> {
+    let meta = vec![
+        ("smae.method", cfg.method.method.name().to_string()),
+        ("smae.step", state.step.to_string()),
+    ];
+    checkpoint::write_atomically(run, |dir| {
+        group.save(dir, meta)?;
+        checkpoint::save_state(dir, state)
+    })
+}
+
+/// The samples of an epoch in training order.
+pub fn epoch_samples(
+    cfg: &PretrainConfig,
+    epoch: u64,
+    infobatch: Option<&InfoBatch>,
+    n: usize,
+) -> Vec<Sample> {
+    match infobatch {
+        Some(ib) => ib.epoch_samples(cfg.seed, epoch, cfg.epochs),
+        None => {
+            let mut order: Vec<usize> = (0..n).collect();
+            order.shuffle(&mut ChaCha8Rng::seed_from_u64(sample_seed(
+                cfg.seed,
+                epoch,
+                u64::MAX,
+            )));
+            order
+                .into_iter()
+                .map(|index| Sample { index, weight: 1.0 })
+                .collect()
+        }
+    }
+}
+
+/// Splits a batch into `k` contiguous shards (sizes differ by at most one).
+fn shard(
+    images: &[f32],
+    samples: &[Sample],
+    k: usize,
+    lr: f64,
+    epoch: f64,
+    step: u64,
+) -> Vec<StepInput> {
+    let n = samples.len();
+    let plane = images.len() / n.max(1);
+    let mut out = Vec::with_capacity(k);
+    let mut start = 0;
+    for i in 0..k {
+        let len = n / k + usize::from(i < n % k);
+        out.push(StepInput {
+            images: images[start * plane..(start + len) * plane].to_vec(),
+            weights: samples[start..start + len]
+                .iter()
+                .map(|s| s.weight)
+                .collect(),
+            first: start,
+            lr,
+            epoch,
+            step,
+        });
+        start += len;
+    }
+    out
+}
+
+/// Reads the skip report of a scan for the config.
+pub fn data_summary(data: &ImageFolder) -> DataSummary {
+    let ScanReport { skipped, .. } = &data.report;
+    DataSummary {
+        path: data.root.clone(),
+        images: data.len(),
+        skipped: skipped.clone(),
+    }
+}
