@@ -115,3 +115,38 @@ impl<B: Backend> Vit<B> {
         self.forward_tokens(self.embed(imgs))
     }
 }
+
+/// The encoder's parameters as timm names them, with their shapes in
+/// PyTorch layout (Linear weights `[out, in]`), in timm's state-dict order.
+pub fn timm_state_shapes(cfg: &VitConfig) -> Vec<(String, Vec<usize>)> {
+    let (d, p, c) = (cfg.dim, cfg.patch_size, cfg.in_chans);
+    let hidden = (d as f64 * cfg.mlp_ratio) as usize;
+    let g = cfg.grid();
+    let mut out: Vec<(String, Vec<usize>)> = vec![
+        ("cls_token".into(), vec![1, 1, d]),
+        ("pos_embed".into(), vec![1, 1 + g * g, d]),
+        ("patch_embed.proj.weight".into(), vec![d, c, p, p]),
+        ("patch_embed.proj.bias".into(), vec![d]),
+    ];
+    for i in 0..cfg.depth {
+        for (name, shape) in [
+            ("norm1.weight", vec![d]),
+            ("norm1.bias", vec![d]),
+            ("attn.qkv.weight", vec![3 * d, d]),
+            ("attn.qkv.bias", vec![3 * d]),
+            ("attn.proj.weight", vec![d, d]),
+            ("attn.proj.bias", vec![d]),
+            ("norm2.weight", vec![d]),
+            ("norm2.bias", vec![d]),
+            ("mlp.fc1.weight", vec![hidden, d]),
+            ("mlp.fc1.bias", vec![hidden]),
+            ("mlp.fc2.weight", vec![d, hidden]),
+            ("mlp.fc2.bias", vec![d]),
+        ] {
+            out.push((format!("blocks.{i}.{name}"), shape));
+        }
+    }
+    out.push(("norm.weight".into(), vec![d]));
+    out.push(("norm.bias".into(), vec![d]));
+    out
+}

@@ -67,7 +67,7 @@ pub fn latest(run: &Path) -> Result<Option<PathBuf>> {
     if !cur.exists() && old.exists() {
         fs::rename(&old, &cur).context("recovering the previous checkpoint")?;
     }
-    Ok(cur.join("trainer.json").exists().then_some(cur))
+    Ok(cur.join("model.safetensors").exists().then_some(cur))
 }
 
 pub fn save_state(dir: &Path, state: &TrainerState) -> Result<()> {
@@ -102,6 +102,7 @@ mod tests {
         assert!(latest(&run).unwrap().is_none());
         for step in 1..=2u64 {
             write_atomically(&run, |d| {
+                fs::write(d.join("model.safetensors"), b"weights")?;
                 save_state(
                     d,
                     &TrainerState {

@@ -73,6 +73,14 @@ pub struct Explanation {
 pub fn explain(req: &ExplainRequest) -> Result<Explanation> {
     let device = FlexDevice;
     let (vit, decoder, method, weights, run, epochs) = match &req.source {
+        ExplainSource::Run(run) if is_import(run) => {
+            // An imported encoder: its weights drive the PSTS similarities;
+            // ratios and curriculum are SelectiveMAE's defaults over one epoch.
+            let (vit, file) = crate::run_dir::read_encoder(run)?;
+            let method = default_method()?;
+            let decoder = DecoderConfig::selective_default();
+            (vit, decoder, method, Some(file), Some(run.clone()), None)
+        }
         ExplainSource::Run(run) => {
             let cfg = read_config(run)?;
             if cfg.method.method != Method::Selective {
@@ -83,11 +91,12 @@ pub fn explain(req: &ExplainRequest) -> Result<Explanation> {
             }
             let ckpt = checkpoint::latest(run)?
                 .with_context(|| format!("{} has no checkpoint yet", run.display()))?;
+            let file = ckpt.join("model.safetensors");
             (
                 cfg.vit,
                 cfg.decoder,
                 cfg.method,
-                Some(ckpt),
+                Some(file),
                 Some(run.clone()),
                 Some(cfg.epochs),
             )
@@ -125,8 +134,11 @@ pub fn explain(req: &ExplainRequest) -> Result<Explanation> {
     let imgs = Tensor::<Flex, 1>::from_data(TensorData::new(px, [3 * s * s]), &device)
         .reshape([1, 3, s, s]);
 
-    let model: SelectiveMae<Flex> =
-        build_model(&vit, &decoder, req.seed, &device, weights.as_deref())?;
+    let mut model: SelectiveMae<Flex> = build_model(&vit, &decoder, req.seed, &device, None)?;
+    if let Some(file) = &weights {
+        // Only the encoder matters here: HOG is weight-free, PSTS uses the patch embedding.
+        crate::weights::load_encoder(&mut model.encoder, file)?;
+    }
     let tokens = model.encoder.embed(imgs.clone());
     let scores = model.scores(imgs);
     let stage = method.stage(epoch);
@@ -207,4 +219,22 @@ pub fn save_png(img: &image::RgbImage, path: &Path) -> Result<()> {
     img.save_with_format(&tmp, image::ImageFormat::Png)
         .with_context(|| format!("writing {}", path.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+fn is_import(run: &Path) -> bool {
+    std::fs::read(run.join(crate::run_dir::CONFIG))
+        .ok()
+        .and_then(|t| serde_json::from_slice::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| v["kind"] == "import")
+}
+
+fn default_method() -> Result<MethodSpec> {
+    Ok(MethodSpec {
+        method: Method::Selective,
+        mask_ratio: 0.85,
+        recon_ratio: 0.25,
+        selection: smae_models::SelectionMode::HogTopk,
+        psts: smae_models::PstsSchedule::from_fractions(smae_models::psts::DEFAULT_FRACTIONS, 1.0)
+            .map_err(anyhow::Error::msg)?,
+    })
 }

@@ -12,6 +12,7 @@ pub mod data {
 }
 pub mod device;
 pub mod explain;
+pub mod import;
 pub mod infobatch;
 pub mod method;
 pub mod optim;

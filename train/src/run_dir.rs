@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
+use smae_models::VitConfig;
 
 pub const CONFIG: &str = "config.json";
 pub const LOG: &str = "log.jsonl";
@@ -74,4 +75,19 @@ impl LogWriter {
         self.file.flush()?;
         Ok(())
     }
+}
+
+/// The encoder of any run (pre-training or import): its configuration and the
+/// weights file of its latest checkpoint.
+pub fn read_encoder(run: &Path) -> Result<(VitConfig, PathBuf)> {
+    let path = run.join(CONFIG);
+    let text = fs::read(&path)
+        .with_context(|| format!("{} is not a run directory (no config.json)", run.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let vit: VitConfig = serde_json::from_value(value["vit"].clone())
+        .with_context(|| format!("{} does not describe a ViT encoder", path.display()))?;
+    let dir = crate::checkpoint::latest(run)?
+        .with_context(|| format!("{} has no checkpoint", run.display()))?;
+    Ok((vit, dir.join("model.safetensors")))
 }

@@ -75,3 +75,35 @@ pub fn load_official<B: Backend, M: ModuleSnapshot<B>>(
     }
     Ok(result)
 }
+
+/// Loads a ViT encoder from official-named weights (a pre-training run's
+/// checkpoint, which also holds decoder keys, or an imported encoder).
+/// Every encoder parameter must be present with its exact shape.
+pub fn load_encoder<B: Backend>(vit: &mut smae_models::Vit<B>, path: &Path) -> Result<ApplyResult> {
+    let mut store = SafetensorsStore::from_file(path).with_from_adapter(PyTorchToBurnAdapter);
+    let result = vit
+        .load_from(&mut store)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("reading encoder weights from {}", path.display()))?;
+    if !result.errors.is_empty() {
+        bail!(
+            "encoder weights in {} do not fit the model: {}",
+            path.display(),
+            result
+                .errors
+                .iter()
+                .map(|e| format!("{e:?}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    if !result.missing.is_empty() {
+        bail!(
+            "encoder weights in {} lack {} tensors, e.g. {}",
+            path.display(),
+            result.missing.len(),
+            result.missing[0].0
+        );
+    }
+    Ok(result)
+}
