@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod checkpoint;
 pub mod cli;
+pub mod curate;
 pub mod data {
     pub mod augment;
     pub mod folder;

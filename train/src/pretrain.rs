@@ -254,7 +254,7 @@ impl TrainJob<'_> {
                 .context("starting loader threads")?,
         );
         let source = Arc::new(Source {
-            paths: self.data.paths.clone(),
+            items: self.data.items.clone(),
             augment: cfg.augment.clone(),
             seed: cfg.seed,
             cache: ImageCache::new(self.opts.cache_mb * 1024 * 1024),
@@ -301,7 +301,7 @@ impl TrainJob<'_> {
                 for (idx, err) in &batch.failed {
                     progress.warn(&format!(
                         "skipped {}: {err}",
-                        self.data.paths[*idx].display()
+                        self.data.items[*idx].describe()
                     ));
                 }
                 let lr = cfg.schedule.at(t);

@@ -147,7 +147,7 @@ fn viridis(t: f32) -> Rgb<u8> {
 }
 
 /// Writes upper-case text with a 5x7 bitmap font; returns the x after it.
-fn text(img: &mut RgbImage, x: usize, y: usize, s: &str, c: Rgb<u8>) -> usize {
+pub(crate) fn text(img: &mut RgbImage, x: usize, y: usize, s: &str, c: Rgb<u8>) -> usize {
     let mut cx = x;
     for ch in s.chars() {
         let rows = glyph(ch.to_ascii_uppercase());

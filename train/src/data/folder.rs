@@ -1,10 +1,12 @@
-//! A recursive folder of images as a dataset.
+//! A recursive folder of images, or of the tar shards `curate` writes, as a
+//! dataset.
 //!
-//! The scan reads every candidate's header in parallel, so files that are
+//! The scan reads every loose file's header in parallel, so files that are
 //! not images, are empty, or cannot be opened are found before training
 //! starts. Each skipped file is counted under a reason and never replaced by
 //! another sample; decoding errors that only show up later (a truncated
-//! body) are counted by the loader the same way.
+//! body) are counted by the loader the same way. Shards are indexed (entry
+//! offsets) and read in place.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,14 +16,34 @@ use rayon::prelude::*;
 use serde::Serialize;
 use walkdir::WalkDir;
 
+use crate::curate::shards::{index_shard, ShardEntry};
+
 /// File extensions the dataset reads (case-insensitive).
 pub const EXTENSIONS: [&str; 7] = ["jpg", "jpeg", "png", "tif", "tiff", "webp", "bmp"];
+
+/// One sample: a loose image file or an image inside a shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    File(PathBuf),
+    Shard(ShardEntry),
+}
+
+impl Item {
+    /// How to name the sample to a user.
+    pub fn describe(&self) -> String {
+        match self {
+            Item::File(p) => p.display().to_string(),
+            Item::Shard(e) => format!("{}:{}", e.shard.display(), e.name),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct ImageFolder {
     pub root: PathBuf,
-    /// Usable images, sorted by path so the dataset order is reproducible.
-    pub paths: Vec<PathBuf>,
+    /// Usable samples, sorted by path (shards in entry order) so the dataset
+    /// order is reproducible.
+    pub items: Vec<Item>,
     pub report: ScanReport,
 }
 
@@ -99,10 +121,17 @@ impl ImageFolder {
         }
         let mut report = ScanReport::default();
         let mut candidates = Vec::new();
+        let mut shards = Vec::new();
         for entry in WalkDir::new(root).follow_links(true) {
             match entry {
                 Ok(e) if e.file_type().is_file() && has_image_extension(e.path()) => {
                     candidates.push(e.into_path())
+                }
+                Ok(e)
+                    if e.file_type().is_file()
+                        && e.path().extension().is_some_and(|x| x == "tar") =>
+                {
+                    shards.push(e.into_path())
                 }
                 Ok(_) => {}
                 Err(err) => {
@@ -123,15 +152,34 @@ impl ImageFolder {
         report.candidates = candidates.len();
         let checked: Vec<Result<(), &'static str>> =
             candidates.par_iter().map(|p| check_header(p)).collect();
-        let mut paths = Vec::with_capacity(candidates.len());
+        let mut items = Vec::with_capacity(candidates.len());
+        shards.sort();
+        for shard in shards {
+            match index_shard(&shard) {
+                Ok(entries) => {
+                    report.candidates += entries.len();
+                    items.extend(
+                        entries
+                            .into_iter()
+                            .filter(|e| has_image_extension(Path::new(&e.name)))
+                            .map(Item::Shard),
+                    );
+                }
+                Err(_) => report.record_skip("unreadable shard", &shard),
+            }
+        }
+        // A folder of shards (curate's output) is the shards alone: its
+        // review sheets and other loose images are not training data.
+        let shard_mode = !items.is_empty();
         for (path, res) in candidates.into_iter().zip(checked) {
             match res {
-                Ok(()) => paths.push(path),
+                Ok(()) if shard_mode => report.record_skip("loose file beside shards", &path),
+                Ok(()) => items.push(Item::File(path)),
                 Err(reason) => report.record_skip(reason, &path),
             }
         }
-        report.usable = paths.len();
-        if paths.is_empty() {
+        report.usable = items.len();
+        if items.is_empty() {
             return Err(DataError::Empty {
                 root: root.to_path_buf(),
                 candidates: report.candidates,
@@ -140,16 +188,16 @@ impl ImageFolder {
         }
         Ok(Self {
             root: root.to_path_buf(),
-            paths,
+            items,
             report,
         })
     }
 
     pub fn len(&self) -> usize {
-        self.paths.len()
+        self.items.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.paths.is_empty()
+        self.items.is_empty()
     }
 }

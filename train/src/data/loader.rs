@@ -6,7 +6,7 @@
 //! decodes it, and a resumed run sees exactly the images it would have seen.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -17,6 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use super::augment::Augment;
+use super::folder::Item;
 
 /// One sample of a batch: dataset index and loss weight (InfoBatch rescales).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -60,13 +61,13 @@ impl ImageCache {
         }
     }
 
-    fn get_or_decode(&self, index: usize, path: &Path) -> Result<Arc<RgbImage>, String> {
+    fn get_or_decode(&self, index: usize, item: &Item) -> Result<Arc<RgbImage>, String> {
         if let Ok(guard) = self.used.lock() {
             if let Some(img) = guard.1.get(&index) {
                 return Ok(img.clone());
             }
         }
-        let img = Arc::new(decode_rgb(path)?);
+        let img = Arc::new(decode_item(item)?);
         let bytes = img.as_raw().len();
         if let Ok(mut guard) = self.used.lock() {
             if guard.0 + bytes <= self.budget {
@@ -75,6 +76,27 @@ impl ImageCache {
             }
         }
         Ok(img)
+    }
+}
+
+/// Decodes a dataset sample to 8-bit RGB.
+pub fn decode_item(item: &Item) -> Result<RgbImage, String> {
+    match item {
+        Item::File(path) => decode_rgb(path),
+        Item::Shard(entry) => {
+            let bytes = entry.read().map_err(|e| e.to_string())?;
+            decode_bytes(&bytes)
+        }
+    }
+}
+
+/// Decodes an encoded image held in memory (JPEG strictly, see [`decode_rgb`]).
+pub fn decode_bytes(bytes: &[u8]) -> Result<RgbImage, String> {
+    match image::guess_format(bytes) {
+        Ok(image::ImageFormat::Jpeg) => decode_jpeg_strict(bytes),
+        _ => Ok(image::load_from_memory(bytes)
+            .map_err(|e| e.to_string())?
+            .to_rgb8()),
     }
 }
 
@@ -123,7 +145,7 @@ pub fn sample_seed(seed: u64, epoch: u64, index: u64) -> u64 {
 
 /// What the loader needs to decode samples.
 pub struct Source {
-    pub paths: Vec<PathBuf>,
+    pub items: Vec<Item>,
     pub augment: Augment,
     pub seed: u64,
     pub cache: ImageCache,
@@ -137,7 +159,7 @@ impl Source {
             samples
                 .par_iter()
                 .map(|s| {
-                    let img = self.cache.get_or_decode(s.index, &self.paths[s.index])?;
+                    let img = self.cache.get_or_decode(s.index, &self.items[s.index])?;
                     let mut rng =
                         ChaCha8Rng::seed_from_u64(sample_seed(self.seed, epoch, s.index as u64));
                     let mut out = vec![0f32; plane];
