@@ -261,3 +261,62 @@ fn bench_prints_one_line_per_method_and_the_ratio() {
     let want = sel["images_per_s"].as_f64().unwrap() / mae["images_per_s"].as_f64().unwrap();
     assert!((ratio - want).abs() < 1e-9);
 }
+
+#[test]
+fn curate_bad_input_and_unwritable_output() {
+    let d = scratch("curate");
+    images(&d.join("img"), 2);
+    let out = d.join("out");
+    fails_with(
+        &smae(&[
+            "curate",
+            "--input",
+            d.join("nope").to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ]),
+        "does not exist",
+    );
+    let img = d.join("img");
+    fails_with(
+        &smae(&[
+            "curate",
+            "--input",
+            img.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+            "--crop",
+            "2048",
+        ]),
+        "--max-side",
+    );
+    // The output lies under a regular file: it cannot be created.
+    std::fs::write(d.join("file"), b"x").unwrap();
+    let bad = d.join("file/out");
+    fails_with(
+        &smae(&[
+            "curate",
+            "--input",
+            img.to_str().unwrap(),
+            "--output",
+            bad.to_str().unwrap(),
+        ]),
+        "cannot create output",
+    );
+    let ok = smae(&[
+        "curate",
+        "--input",
+        img.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--min-side",
+        "32",
+        "--quiet",
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(out.join("shard-000000.tar").exists() && out.join("report.json").exists());
+}
