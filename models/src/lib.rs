@@ -5,9 +5,13 @@
 
 pub mod attention;
 pub mod block;
+pub mod classifier;
+pub mod conv_block;
 pub mod config;
 pub mod cross_decoder;
+pub mod detector;
 pub mod drop_path;
+pub mod fcos;
 pub mod gather;
 pub mod hog;
 pub mod init;
@@ -21,12 +25,16 @@ pub mod psts;
 pub mod selection;
 pub mod selective_mae;
 pub mod token_counts;
+pub mod upernet;
 pub mod vit;
 
 #[cfg(test)]
 pub(crate) mod test_backend;
 
+pub use classifier::Classifier;
 pub use config::{DecoderConfig, VitConfig};
+pub use detector::Detector;
+pub use upernet::Segmenter;
 pub use mae::Mae;
 pub use psts::{PstsSchedule, Stage};
 pub use selection::{MaskPlan, SamplePlan, SelectionMode};

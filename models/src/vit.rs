@@ -114,6 +114,36 @@ impl<B: Backend> Vit<B> {
     pub fn forward(&self, imgs: Tensor<B, 4>) -> Tensor<B, 3> {
         self.forward_tokens(self.embed(imgs))
     }
+
+    /// The outputs of the blocks listed in `ids` (0-based, before the final
+    /// norm), for dense heads that read several depths: `[B, 1 + L, D]` each.
+    pub fn forward_blocks(&self, imgs: Tensor<B, 4>, ids: &[usize]) -> Vec<Tensor<B, 3>> {
+        let tokens = self.embed(imgs);
+        let [b, _, d] = tokens.dims();
+        let cls = self.cls_token.val() + self.pos_embed.val().narrow(1, 0, 1);
+        let mut x = Tensor::cat(vec![cls.expand([b, 1, d]), tokens], 1);
+        let mut out = Vec::with_capacity(ids.len());
+        for (i, block) in self.blocks.iter().enumerate() {
+            x = block.forward(x);
+            for _ in ids.iter().filter(|&&k| k == i) {
+                out.push(x.clone());
+            }
+        }
+        out
+    }
+
+    /// Stochastic depth rising linearly from 0 at the first block to `rate`
+    /// at the last (timm's rule); 0 disables it.
+    pub fn set_drop_path(&mut self, rate: f64) {
+        let n = self.blocks.len();
+        for (i, b) in self.blocks.iter_mut().enumerate() {
+            b.drop_path = if n > 1 { rate * i as f64 / (n - 1) as f64 } else { rate };
+        }
+    }
+
+    pub fn depth(&self) -> usize {
+        self.blocks.len()
+    }
 }
 
 /// The encoder's parameters as timm names them, with their shapes in
