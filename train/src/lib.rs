@@ -16,6 +16,7 @@ pub mod explain;
 pub mod import;
 pub mod infobatch;
 pub mod method;
+pub mod metrics;
 pub mod optim;
 pub mod pretrain;
 pub mod progress;
