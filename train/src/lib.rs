@@ -2,6 +2,7 @@
 //! benchmark that compares them, and `explain`, which shows what the method
 //! selects. The `smae-train` binary is a thin CLI over this library.
 
+pub mod annotations;
 pub mod bench;
 pub mod checkpoint;
 pub mod cli;
