@@ -14,6 +14,7 @@ pub mod data {
 }
 pub mod device;
 pub mod explain;
+pub mod finetune;
 pub mod import;
 pub mod infobatch;
 pub mod method;

@@ -3,7 +3,7 @@
 //! optional clipping of the *global* gradient norm (torch's
 //! `clip_grad_norm_`; Burn's own clipping works per tensor).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -41,19 +41,40 @@ fn fnv1a(s: &str) -> u64 {
     })
 }
 
-/// Ids of parameters that get no weight decay: 1-D tensors (biases, norms).
-fn no_decay_ids<B: Backend, M: Module<B>>(module: &M) -> HashSet<ParamId> {
-    struct OneD(HashSet<ParamId>);
-    impl<B: Backend> ModuleVisitor<B> for OneD {
-        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<B, D>>) {
-            if D == 1 {
-                self.0.insert(p.id);
-            }
+/// Layer index of a parameter for layer-wise lr decay (BEiT / MAE
+/// fine-tuning): the patch embedding, cls token and position embedding are
+/// layer 0, block `i` is layer `i + 1`, everything after the blocks
+/// (final norm, heads) is layer `depth + 1`.
+pub fn layer_id(path: &str, depth: usize) -> usize {
+    let p = path.strip_prefix("encoder.").unwrap_or(path);
+    if p.starts_with("patch_embed") || p == "cls_token" || p == "pos_embed" {
+        return 0;
+    }
+    if let Some(rest) = p.strip_prefix("blocks.") {
+        if let Some(i) = rest.split('.').next().and_then(|i| i.parse::<usize>().ok()) {
+            return i + 1;
         }
     }
-    let mut v = OneD(HashSet::new());
+    depth + 1
+}
+
+/// Parameter id -> (path, rank) of every parameter.
+fn param_paths<B: Backend, M: Module<B>>(module: &M) -> Vec<(ParamId, String, usize)> {
+    struct Paths(Vec<String>, Vec<(ParamId, String, usize)>);
+    impl<B: Backend> ModuleVisitor<B> for Paths {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.0.push(name.to_string());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.0.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<B, D>>) {
+            self.1.push((p.id, self.0.join("."), D));
+        }
+    }
+    let mut v = Paths(Vec::new(), Vec::new());
     module.visit(&mut v);
-    v.0
+    v.1
 }
 
 /// Global L2 norm of all gradients of `module`'s parameters.
@@ -78,45 +99,43 @@ pub fn grad_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
     total.sqrt()
 }
 
-/// Moves the gradients of `ids` out of `grads` into a new set, scaling every
+/// Splits `grads` into one set per group (`group[id]`), scaling every
 /// gradient by `scale` on the way.
 fn split_and_scale<B: AutodiffBackend, M: AutodiffModule<B>>(
     module: &M,
     grads: GradientsParams,
-    ids: &HashSet<ParamId>,
+    group: &HashMap<ParamId, usize>,
+    groups: usize,
     scale: Option<f64>,
-) -> (GradientsParams, GradientsParams) {
+) -> Vec<GradientsParams> {
     struct Split<'a, B: AutodiffBackend> {
-        rest: GradientsParams,
-        picked: GradientsParams,
-        ids: &'a HashSet<ParamId>,
+        all: GradientsParams,
+        out: Vec<GradientsParams>,
+        group: &'a HashMap<ParamId, usize>,
         scale: Option<f64>,
         _b: std::marker::PhantomData<B>,
     }
     impl<B: AutodiffBackend> ModuleVisitor<B> for Split<'_, B> {
         fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<B, D>>) {
-            if let Some(g) = self.rest.remove::<B::InnerBackend, D>(p.id) {
+            if let Some(g) = self.all.remove::<B::InnerBackend, D>(p.id) {
                 let g = match self.scale {
                     Some(s) => g.mul_scalar(s),
                     None => g,
                 };
-                if self.ids.contains(&p.id) {
-                    self.picked.register(p.id, g);
-                } else {
-                    self.rest.register(p.id, g);
-                }
+                let k = self.group.get(&p.id).copied().unwrap_or(0);
+                self.out[k].register(p.id, g);
             }
         }
     }
     let mut v = Split::<B> {
-        rest: grads,
-        picked: GradientsParams::new(),
-        ids,
+        all: grads,
+        out: (0..groups).map(|_| GradientsParams::new()).collect(),
+        group,
         scale,
         _b: std::marker::PhantomData,
     };
     module.visit(&mut v);
-    (v.rest, v.picked)
+    v.out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -139,65 +158,118 @@ impl OptimConfig {
     }
 }
 
-pub struct PretrainOptimizer<B: AutodiffBackend, M: AutodiffModule<B>> {
-    decay: OptimizerAdaptor<AdamW, M, B>,
-    no_decay: OptimizerAdaptor<AdamW, M, B>,
-    no_decay_ids: HashSet<ParamId>,
+/// AdamW over parameter groups: (layer, decayed or not), each with its own
+/// learning-rate scale. Pre-training uses one layer (two groups); fine-tuning
+/// adds layer-wise lr decay.
+pub struct GroupedAdamW<B: AutodiffBackend, M: AutodiffModule<B>> {
+    optims: Vec<OptimizerAdaptor<AdamW, M, B>>,
+    lr_scales: Vec<f64>,
+    group: HashMap<ParamId, usize>,
     clip: Option<f64>,
 }
 
+/// The name kept for pre-training.
+pub type PretrainOptimizer<B, M> = GroupedAdamW<B, M>;
+
 type OptimRecord<B, M> = <OptimizerAdaptor<AdamW, M, B> as Optimizer<M, B>>::Record;
 
-impl<B: AutodiffBackend, M: AutodiffModule<B>> PretrainOptimizer<B, M> {
+impl<B: AutodiffBackend, M: AutodiffModule<B>> GroupedAdamW<B, M> {
+    /// Two groups: decayed matrices and undecayed 1-D parameters.
     pub fn new(model: &M, cfg: &OptimConfig) -> Self {
-        let adamw = |wd: f64| {
-            AdamWConfig::new()
-                .with_beta_1(cfg.betas.0 as f32)
-                .with_beta_2(cfg.betas.1 as f32)
-                .with_epsilon(cfg.eps as f32)
-                .with_weight_decay(wd as f32)
-                .init::<B, M>()
-        };
+        Self::with_layer_decay(model, cfg, None)
+    }
+
+    /// With `layer_decay = Some((decay, depth))`, layer `l` learns at
+    /// `decay^(depth + 1 - l)` times the base rate.
+    pub fn with_layer_decay(model: &M, cfg: &OptimConfig, layer_decay: Option<(f64, usize)>) -> Self {
+        let mut keys: Vec<(usize, bool)> = Vec::new();
+        let mut group = HashMap::new();
+        for (id, path, rank) in param_paths(model) {
+            let layer = layer_decay.map_or(0, |(_, depth)| layer_id(&path, depth));
+            let key = (layer, rank > 1);
+            let k = keys.iter().position(|x| *x == key).unwrap_or_else(|| {
+                keys.push(key);
+                keys.len() - 1
+            });
+            group.insert(id, k);
+        }
+        let optims = keys
+            .iter()
+            .map(|&(_, decayed)| {
+                AdamWConfig::new()
+                    .with_beta_1(cfg.betas.0 as f32)
+                    .with_beta_2(cfg.betas.1 as f32)
+                    .with_epsilon(cfg.eps as f32)
+                    .with_weight_decay(if decayed { cfg.weight_decay as f32 } else { 0.0 })
+                    .init::<B, M>()
+            })
+            .collect();
+        let lr_scales = keys
+            .iter()
+            .map(|&(layer, _)| match layer_decay {
+                Some((decay, depth)) => decay.powi((depth + 1 - layer.min(depth + 1)) as i32),
+                None => 1.0,
+            })
+            .collect();
         Self {
-            decay: adamw(cfg.weight_decay),
-            no_decay: adamw(0.0),
-            no_decay_ids: no_decay_ids(model),
+            optims,
+            lr_scales,
+            group,
             clip: cfg.clip_grad,
         }
     }
 
     /// One update. Returns the model and the gradient norm before clipping.
-    pub fn step(&mut self, lr: f64, model: M, grads: GradientsParams) -> (M, f64) {
+    pub fn step(&mut self, lr: f64, mut model: M, grads: GradientsParams) -> (M, f64) {
         let norm = grad_norm(&model, &grads);
         let scale = self.clip.and_then(|max| {
             let coef = max / (norm + 1e-6);
             (coef < 1.0).then_some(coef)
         });
-        let (decay, no_decay) = split_and_scale(&model, grads, &self.no_decay_ids, scale);
-        let model = self.decay.step(lr, model, decay);
-        let model = self.no_decay.step(lr, model, no_decay);
+        let parts = split_and_scale(&model, grads, &self.group, self.optims.len(), scale);
+        for ((optim, g), s) in self.optims.iter_mut().zip(parts).zip(&self.lr_scales) {
+            if !g.is_empty() {
+                model = optim.step(lr * s, model, g);
+            }
+        }
         (model, norm)
     }
 
     pub fn save(&self, dir: &Path) -> Result<()> {
         let rec = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
-        rec.record(self.decay.to_record(), dir.join("optimizer_decay"))
-            .context("writing optimizer state")?;
-        rec.record(self.no_decay.to_record(), dir.join("optimizer_no_decay"))
-            .context("writing optimizer state")?;
+        for (k, o) in self.optims.iter().enumerate() {
+            rec.record(o.to_record(), dir.join(format!("optimizer_{k}")))
+                .context("writing optimizer state")?;
+        }
         Ok(())
     }
 
     pub fn load(mut self, dir: &Path, device: &B::Device) -> Result<Self> {
         let rec = NamedMpkFileRecorder::<FullPrecisionSettings>::new();
-        let d: OptimRecord<B, M> = rec
-            .load(dir.join("optimizer_decay"), device)
-            .context("reading optimizer state (optimizer_decay.mpk)")?;
-        let n: OptimRecord<B, M> = rec
-            .load(dir.join("optimizer_no_decay"), device)
-            .context("reading optimizer state (optimizer_no_decay.mpk)")?;
-        self.decay = self.decay.load_record(d);
-        self.no_decay = self.no_decay.load_record(n);
+        let mut loaded = Vec::with_capacity(self.optims.len());
+        for (k, o) in self.optims.into_iter().enumerate() {
+            let r: OptimRecord<B, M> = rec
+                .load(dir.join(format!("optimizer_{k}")), device)
+                .with_context(|| format!("reading optimizer state (optimizer_{k}.mpk)"))?;
+            loaded.push(o.load_record(r));
+        }
+        self.optims = loaded;
         Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_ids_follow_beit() {
+        assert_eq!(layer_id("encoder.patch_embed.proj.weight", 12), 0);
+        assert_eq!(layer_id("encoder.cls_token", 12), 0);
+        assert_eq!(layer_id("encoder.blocks.0.attn.qkv.weight", 12), 1);
+        assert_eq!(layer_id("encoder.blocks.11.mlp.fc2.bias", 12), 12);
+        assert_eq!(layer_id("encoder.norm.gamma", 12), 13);
+        assert_eq!(layer_id("head.weight", 12), 13);
+        assert_eq!(layer_id("decode_head.cls.weight", 12), 13);
     }
 }
