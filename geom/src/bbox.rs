@@ -56,7 +56,12 @@ impl BBox {
 
     /// Clipped to `[0, w] x [0, h]`.
     pub fn clip(&self, w: f32, h: f32) -> BBox {
-        BBox::new(self.x0.clamp(0.0, w), self.y0.clamp(0.0, h), self.x1.clamp(0.0, w), self.y1.clamp(0.0, h))
+        BBox::new(
+            self.x0.clamp(0.0, w),
+            self.y0.clamp(0.0, h),
+            self.x1.clamp(0.0, w),
+            self.y1.clamp(0.0, h),
+        )
     }
 
     pub fn translate(&self, dx: f32, dy: f32) -> BBox {

@@ -23,10 +23,21 @@ pub struct RDetection {
 /// For `A` locations: `boxes` `[A, 4]` (x0, y0, x1, y1), `scores` `[A, C]`.
 /// Keeps every (location, class) scoring at least `threshold`, the best
 /// `max_candidates` of them.
-pub fn decode_boxes(boxes: &[f32], scores: &[f32], classes: usize, threshold: f32, max_candidates: usize) -> Vec<Detection> {
+pub fn decode_boxes(
+    boxes: &[f32],
+    scores: &[f32],
+    classes: usize,
+    threshold: f32,
+    max_candidates: usize,
+) -> Vec<Detection> {
     let mut out: Vec<Detection> = candidates(scores, classes, threshold)
         .map(|(a, class, score)| Detection {
-            bbox: BBox::new(boxes[4 * a], boxes[4 * a + 1], boxes[4 * a + 2], boxes[4 * a + 3]),
+            bbox: BBox::new(
+                boxes[4 * a],
+                boxes[4 * a + 1],
+                boxes[4 * a + 2],
+                boxes[4 * a + 3],
+            ),
             score,
             class,
         })
@@ -37,7 +48,13 @@ pub fn decode_boxes(boxes: &[f32], scores: &[f32], classes: usize, threshold: f3
 }
 
 /// For `A` locations: `rboxes` `[A, 5]` (cx, cy, w, h, angle), `scores` `[A, C]`.
-pub fn decode_rboxes(rboxes: &[f32], scores: &[f32], classes: usize, threshold: f32, max_candidates: usize) -> Vec<RDetection> {
+pub fn decode_rboxes(
+    rboxes: &[f32],
+    scores: &[f32],
+    classes: usize,
+    threshold: f32,
+    max_candidates: usize,
+) -> Vec<RDetection> {
     let mut out: Vec<RDetection> = candidates(scores, classes, threshold)
         .map(|(a, class, score)| {
             let r = &rboxes[5 * a..5 * a + 5];
@@ -53,7 +70,11 @@ pub fn decode_rboxes(rboxes: &[f32], scores: &[f32], classes: usize, threshold: 
     out
 }
 
-fn candidates(scores: &[f32], classes: usize, threshold: f32) -> impl Iterator<Item = (usize, usize, f32)> + '_ {
+fn candidates(
+    scores: &[f32],
+    classes: usize,
+    threshold: f32,
+) -> impl Iterator<Item = (usize, usize, f32)> + '_ {
     scores
         .iter()
         .enumerate()

@@ -22,7 +22,11 @@ pub struct RBox {
 impl RBox {
     /// A rotated box from any side lengths and angle, normalised to le90.
     pub fn new(cx: f32, cy: f32, w: f32, h: f32, angle: f32) -> Self {
-        let (w, h, angle) = if w < h { (h, w, angle + FRAC_PI_2) } else { (w, h, angle) };
+        let (w, h, angle) = if w < h {
+            (h, w, angle + FRAC_PI_2)
+        } else {
+            (w, h, angle)
+        };
         Self {
             cx,
             cy,
@@ -70,7 +74,8 @@ impl RBox {
                 best = Some((area, RBox::new(cx, cy, umax - umin, vmax - vmin, alpha)));
             }
         }
-        best.map(|b| b.1).unwrap_or(RBox::new(pts[0].0, pts[0].1, 0.0, 0.0, 0.0))
+        best.map(|b| b.1)
+            .unwrap_or(RBox::new(pts[0].0, pts[0].1, 0.0, 0.0, 0.0))
     }
 
     /// The axis-aligned box around the rotated one.
@@ -90,7 +95,10 @@ impl RBox {
         let mut ring: Vec<Coord<f64>> = self
             .corners()
             .iter()
-            .map(|&(x, y)| Coord { x: x as f64, y: y as f64 })
+            .map(|&(x, y)| Coord {
+                x: x as f64,
+                y: y as f64,
+            })
             .collect();
         ring.push(ring[0]);
         Polygon::new(LineString::new(ring), vec![])
@@ -124,7 +132,11 @@ impl RBox {
     }
 
     pub fn translate(&self, dx: f32, dy: f32) -> RBox {
-        RBox { cx: self.cx + dx, cy: self.cy + dy, ..*self }
+        RBox {
+            cx: self.cx + dx,
+            cy: self.cy + dy,
+            ..*self
+        }
     }
 }
 
@@ -145,7 +157,9 @@ fn convex_hull(pts: &[(f32, f32)]) -> Vec<(f32, f32)> {
     if p.len() < 3 {
         return p;
     }
-    let cross = |o: (f32, f32), a: (f32, f32), b: (f32, f32)| (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0);
+    let cross = |o: (f32, f32), a: (f32, f32), b: (f32, f32)| {
+        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+    };
     let mut lower: Vec<(f32, f32)> = Vec::new();
     for &q in &p {
         while lower.len() >= 2 && cross(lower[lower.len() - 2], lower[lower.len() - 1], q) <= 0.0 {
@@ -182,8 +196,16 @@ mod tests {
     /// 435 tall: le90 gives w = 551, h = 435, angle 0.
     #[test]
     fn dior_r_sample() {
-        let r = RBox::from_polygon(&[(133.0, 237.0), (684.0, 237.0), (684.0, 672.0), (133.0, 672.0)]);
-        assert!(close(&r, &RBox::new(408.5, 454.5, 551.0, 435.0, 0.0)), "{r:?}");
+        let r = RBox::from_polygon(&[
+            (133.0, 237.0),
+            (684.0, 237.0),
+            (684.0, 672.0),
+            (133.0, 672.0),
+        ]);
+        assert!(
+            close(&r, &RBox::new(408.5, 454.5, 551.0, 435.0, 0.0)),
+            "{r:?}"
+        );
     }
 
     /// A tall rectangle: the long side is vertical, angle -pi/2 (pi/2 is

@@ -11,7 +11,10 @@ use burn::tensor::activation::{gelu, relu};
 
 /// Groups for `c` channels: 32 when it divides, else the largest divisor <= 32.
 pub fn groups(c: usize) -> usize {
-    (1..=32.min(c)).rev().find(|g| c % g == 0).unwrap_or(1)
+    (1..=32.min(c))
+        .rev()
+        .find(|g| c.is_multiple_of(*g))
+        .unwrap_or(1)
 }
 
 /// `k x k` convolution (same padding) + GroupNorm + ReLU.
@@ -27,7 +30,10 @@ impl<B: Backend> ConvGn<B> {
             conv: Conv2dConfig::new([c_in, c_out], [k, k])
                 .with_padding(PaddingConfig2d::Explicit(k / 2, k / 2, k / 2, k / 2))
                 .with_bias(false)
-                .with_initializer(Initializer::KaimingNormal { gain: 2f64.sqrt(), fan_out_only: true })
+                .with_initializer(Initializer::KaimingNormal {
+                    gain: 2f64.sqrt(),
+                    fan_out_only: true,
+                })
                 .init(device),
             norm: GroupNormConfig::new(groups(c_out), c_out).init(device),
         }
@@ -42,13 +48,18 @@ impl<B: Backend> ConvGn<B> {
 pub fn conv<B: Backend>(c_in: usize, c_out: usize, k: usize, device: &B::Device) -> Conv2d<B> {
     Conv2dConfig::new([c_in, c_out], [k, k])
         .with_padding(PaddingConfig2d::Explicit(k / 2, k / 2, k / 2, k / 2))
-        .with_initializer(Initializer::Normal { mean: 0.0, std: 0.01 })
+        .with_initializer(Initializer::Normal {
+            mean: 0.0,
+            std: 0.01,
+        })
         .init(device)
 }
 
 /// A 2x2 stride-2 transposed convolution: doubles the resolution.
 pub fn deconv<B: Backend>(c: usize, device: &B::Device) -> ConvTranspose2d<B> {
-    ConvTranspose2dConfig::new([c, c], [2, 2]).with_stride([2, 2]).init(device)
+    ConvTranspose2dConfig::new([c, c], [2, 2])
+        .with_stride([2, 2])
+        .init(device)
 }
 
 /// x4 upsampling: deconv, GroupNorm, GELU, deconv (ViTDet / BEiT's fpn1).
@@ -69,14 +80,18 @@ impl<B: Backend> Up4<B> {
     }
 
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
-        self.deconv2.forward(gelu(self.norm.forward(self.deconv1.forward(x))))
+        self.deconv2
+            .forward(gelu(self.norm.forward(self.deconv1.forward(x))))
     }
 }
 
 /// Patch tokens `[B, 1 + L, D]` (cls first) as a feature map `[B, D, gh, gw]`.
 pub fn tokens_to_map<B: Backend>(tokens: Tensor<B, 3>, gh: usize, gw: usize) -> Tensor<B, 4> {
     let [b, n, d] = tokens.dims();
-    tokens.narrow(1, n - gh * gw, gh * gw).swap_dims(1, 2).reshape([b, d, gh, gw])
+    tokens
+        .narrow(1, n - gh * gw, gh * gw)
+        .swap_dims(1, 2)
+        .reshape([b, d, gh, gw])
 }
 
 /// 2x2 max pooling: halves the resolution.
@@ -93,6 +108,7 @@ pub fn resize<B: Backend>(x: Tensor<B, 4>, h: usize, w: usize) -> Tensor<B, 4> {
     burn::tensor::module::interpolate(
         x,
         [h, w],
-        burn::tensor::ops::InterpolateOptions::new(burn::tensor::ops::InterpolateMode::Bilinear),
+        burn::tensor::ops::InterpolateOptions::new(burn::tensor::ops::InterpolateMode::Bilinear)
+            .with_align_corners(false),
     )
 }

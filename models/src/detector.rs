@@ -64,7 +64,12 @@ pub fn locations(h: usize, w: usize, p: usize) -> Vec<(f32, f32, f32, usize)> {
         let (lh, lw) = level_size(h, w, p, level);
         for y in 0..lh {
             for x in 0..lw {
-                out.push(((x * s) as f32 + s as f32 / 2.0, (y * s) as f32 + s as f32 / 2.0, s as f32, level));
+                out.push((
+                    (x * s) as f32 + s as f32 / 2.0,
+                    (y * s) as f32 + s as f32 / 2.0,
+                    s as f32,
+                    level,
+                ));
             }
         }
     }
@@ -82,7 +87,13 @@ pub fn level_size(h: usize, w: usize, p: usize, level: usize) -> (usize, usize) 
 }
 
 impl<B: Backend> Detector<B> {
-    pub fn new(vit: &VitConfig, classes: usize, channels: usize, oriented: bool, device: &B::Device) -> Self {
+    pub fn new(
+        vit: &VitConfig,
+        classes: usize,
+        channels: usize,
+        oriented: bool,
+        device: &B::Device,
+    ) -> Self {
         let d = vit.dim;
         let mut cls_score = conv(channels, classes, 3, device);
         let bias = -((1.0 - PRIOR) / PRIOR).ln();
@@ -90,10 +101,18 @@ impl<B: Backend> Detector<B> {
         Self {
             encoder: Vit::new(vit, device),
             up2: deconv(d, device),
-            lateral: (0..3).map(|_| ConvGn::new(d, channels, 1, device)).collect(),
-            smooth: (0..3).map(|_| ConvGn::new(channels, channels, 3, device)).collect(),
-            cls_tower: (0..2).map(|_| ConvGn::new(channels, channels, 3, device)).collect(),
-            reg_tower: (0..2).map(|_| ConvGn::new(channels, channels, 3, device)).collect(),
+            lateral: (0..3)
+                .map(|_| ConvGn::new(d, channels, 1, device))
+                .collect(),
+            smooth: (0..3)
+                .map(|_| ConvGn::new(channels, channels, 3, device))
+                .collect(),
+            cls_tower: (0..2)
+                .map(|_| ConvGn::new(channels, channels, 3, device))
+                .collect(),
+            reg_tower: (0..2)
+                .map(|_| ConvGn::new(channels, channels, 3, device))
+                .collect(),
             cls_score,
             bbox_pred: conv(channels, 4, 3, device),
             centerness: conv(channels, 1, 3, device),
@@ -114,7 +133,8 @@ impl<B: Backend> Detector<B> {
         let map = tokens_to_map(self.encoder.forward(imgs), h / p, w / p);
         let levels = [self.up2.forward(map.clone()), map.clone(), max_pool2(map)];
         let scales = self.scales.val();
-        let (mut cls, mut dist, mut ctr, mut angle) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut cls, mut dist, mut ctr, mut angle) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (l, x) in levels.into_iter().enumerate() {
             let x = self.smooth[l].forward(self.lateral[l].forward(x));
             let c = self.cls_tower.iter().fold(x.clone(), |t, m| m.forward(t));
@@ -129,7 +149,12 @@ impl<B: Backend> Detector<B> {
             let scale = scales.clone().narrow(0, l, 1).reshape([1, 1, 1, 1]);
             // exp keeps a gradient for every distance (relu would kill the ones
             // starting below zero); clamped so a wild step cannot overflow.
-            dist.push(flat((self.bbox_pred.forward(r.clone()) * scale).clamp_max(8.0).exp().mul_scalar(s)));
+            dist.push(flat(
+                (self.bbox_pred.forward(r.clone()) * scale)
+                    .clamp_max(8.0)
+                    .exp()
+                    .mul_scalar(s),
+            ));
             ctr.push(flat(self.centerness.forward(r.clone())).reshape([b, lh * lw]));
             if let Some(a) = &self.angle_pred {
                 angle.push(flat(a.forward(r)).reshape([b, lh * lw]));
@@ -153,7 +178,8 @@ impl<B: Backend> Detector<B> {
         let locs = locations(h, w, self.encoder.patch_size);
         let a = locs.len();
         let pts: Vec<f32> = locs.iter().flat_map(|l| [l.0, l.1]).collect();
-        let pts = Tensor::<B, 1>::from_data(TensorData::new(pts, [a * 2]), &device).reshape([1, a, 2]);
+        let pts =
+            Tensor::<B, 1>::from_data(TensorData::new(pts, [a * 2]), &device).reshape([1, a, 2]);
         let scores = (sigmoid(out.cls) * sigmoid(out.ctr).unsqueeze_dim::<3>(2)).sqrt();
         let d = out.dist;
         let (l, t) = (d.clone().narrow(2, 0, 1), d.clone().narrow(2, 1, 1));

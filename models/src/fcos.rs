@@ -53,7 +53,12 @@ impl Targets {
 }
 
 /// Assigns ground truth to the `locations` (from [`crate::detector::locations`]).
-pub fn assign(locations: &[(f32, f32, f32, usize)], gts: &[Vec<GtObject>], classes: usize, patch: usize) -> Targets {
+pub fn assign(
+    locations: &[(f32, f32, f32, usize)],
+    gts: &[Vec<GtObject>],
+    classes: usize,
+    patch: usize,
+) -> Targets {
     let a = locations.len();
     let b = gts.len();
     let s = strides(patch);
@@ -90,7 +95,8 @@ pub fn assign(locations: &[(f32, f32, f32, usize)], gts: &[Vec<GtObject>], class
                 t.pos[idx] = 1.0;
                 t.cls[idx * classes + g.class] = 1.0;
                 t.dist[idx * 4..idx * 4 + 4].copy_from_slice(&d);
-                t.ctr[idx] = ((d[0].min(d[2]) / d[0].max(d[2])) * (d[1].min(d[3]) / d[1].max(d[3]))).sqrt();
+                t.ctr[idx] =
+                    ((d[0].min(d[2]) / d[0].max(d[2])) * (d[1].min(d[3]) / d[1].max(d[3]))).sqrt();
                 t.angle[idx] = g.rbox.map_or(0.0, |r| r.angle);
             }
         }
@@ -106,7 +112,11 @@ fn distances(g: &GtObject, x: f32, y: f32, radius: f32) -> ([f32; 4], bool, f32)
             let bb = g.bbox;
             let d = [x - bb.x0, y - bb.y0, bb.x1 - x, bb.y1 - y];
             let (cx, cy) = ((bb.x0 + bb.x1) / 2.0, (bb.y0 + bb.y1) / 2.0);
-            (d, (x - cx).abs() < radius && (y - cy).abs() < radius, bb.area())
+            (
+                d,
+                (x - cx).abs() < radius && (y - cy).abs() < radius,
+                bb.area(),
+            )
         }
         Some(r) => {
             let (s, c) = r.angle.sin_cos();
@@ -127,7 +137,11 @@ pub struct Loss<B: Backend> {
     pub angle: Option<Tensor<B, 1>>,
 }
 
-fn upload<B: Backend, const D: usize>(v: &[f32], shape: [usize; D], device: &B::Device) -> Tensor<B, D> {
+fn upload<B: Backend, const D: usize>(
+    v: &[f32],
+    shape: [usize; D],
+    device: &B::Device,
+) -> Tensor<B, D> {
     Tensor::<B, 1>::from_data(TensorData::new(v.to_vec(), [v.len()]), device).reshape(shape)
 }
 
@@ -149,7 +163,9 @@ pub fn loss<B: Backend>(out: &DenseOutput<B>, t: &Targets) -> Loss<B> {
     let ce = softplus(x.clone()) - x * y.clone();
     let p_t = p.clone() * y.clone() + (p.neg().add_scalar(1.0)) * (y.clone().neg().add_scalar(1.0));
     let alpha_t = y.clone().mul_scalar(0.25) + y.neg().add_scalar(1.0).mul_scalar(0.75);
-    let cls = (alpha_t * p_t.neg().add_scalar(1.0).square() * ce).sum().div_scalar(n_pos);
+    let cls = (alpha_t * p_t.neg().add_scalar(1.0).square() * ce)
+        .sum()
+        .div_scalar(n_pos);
 
     // GIoU on the distances, weighted by the centerness target.
     let ctr_t = upload::<B, 2>(&t.ctr, [b, a], &device);
@@ -169,24 +185,44 @@ pub fn loss<B: Backend>(out: &DenseOutput<B>, t: &Targets) -> Loss<B> {
     let enclose = ew * eh;
     let giou = inter / union.clone() - (enclose.clone() - union) / enclose;
     let w = ctr_t.clone() * pos.clone();
-    let w_sum = t.ctr.iter().zip(&t.pos).map(|(c, p)| c * p).sum::<f32>().max(1e-6);
+    let w_sum = t
+        .ctr
+        .iter()
+        .zip(&t.pos)
+        .map(|(c, p)| c * p)
+        .sum::<f32>()
+        .max(1e-6);
     let reg = (giou.neg().add_scalar(1.0) * w).sum().div_scalar(w_sum);
 
     // Centerness.
     let c = out.ctr.clone();
-    let ctr = ((softplus(c.clone()) - c * ctr_t) * pos.clone()).sum().div_scalar(n_pos);
+    let ctr = ((softplus(c.clone()) - c * ctr_t) * pos.clone())
+        .sum()
+        .div_scalar(n_pos);
 
     let angle = out.angle.as_ref().map(|a| {
         let at = upload::<B, 2>(&t.angle, [b, a_len(a)], &device);
-        ((a.clone() - at).mul_scalar(2.0).cos().neg().add_scalar(1.0).mul_scalar(0.5) * pos.clone())
-            .sum()
-            .div_scalar(n_pos)
+        ((a.clone() - at)
+            .mul_scalar(2.0)
+            .cos()
+            .neg()
+            .add_scalar(1.0)
+            .mul_scalar(0.5)
+            * pos.clone())
+        .sum()
+        .div_scalar(n_pos)
     });
     let mut total = cls.clone() + reg.clone() + ctr.clone();
     if let Some(an) = &angle {
         total = total + an.clone();
     }
-    Loss { total, cls, reg, ctr, angle }
+    Loss {
+        total,
+        cls,
+        reg,
+        ctr,
+        angle,
+    }
 }
 
 fn a_len<B: Backend>(t: &Tensor<B, 2>) -> usize {
@@ -221,7 +257,10 @@ mod tests {
             assert!((x - 20.0).abs() < 12.0 && (y - 16.0).abs() < 12.0);
         }
         // The location (20, 12): distances 12, 4, 12, 12 and centerness sqrt(1 * 4/12).
-        let i = locs.iter().position(|l| l.0 == 20.0 && l.1 == 12.0).unwrap();
+        let i = locs
+            .iter()
+            .position(|l| l.0 == 20.0 && l.1 == 12.0)
+            .unwrap();
         assert_eq!(t.pos[i], 1.0);
         assert_eq!(&t.dist[i * 4..i * 4 + 4], &[12.0, 4.0, 12.0, 12.0]);
         assert!((t.ctr[i] - (4.0f32 / 12.0).sqrt()).abs() < 1e-6);

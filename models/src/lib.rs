@@ -6,8 +6,8 @@
 pub mod attention;
 pub mod block;
 pub mod classifier;
-pub mod conv_block;
 pub mod config;
+pub mod conv_block;
 pub mod cross_decoder;
 pub mod detector;
 pub mod drop_path;
@@ -34,12 +34,12 @@ pub(crate) mod test_backend;
 pub use classifier::Classifier;
 pub use config::{DecoderConfig, VitConfig};
 pub use detector::Detector;
-pub use upernet::Segmenter;
 pub use mae::Mae;
 pub use psts::{PstsSchedule, Stage};
 pub use selection::{MaskPlan, SamplePlan, SelectionMode};
 pub use selective_mae::{SelectiveMae, SelectiveStep};
 pub use token_counts::TokenCounts;
+pub use upernet::Segmenter;
 pub use vit::Vit;
 
 /// Errors from building a model.

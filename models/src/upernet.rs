@@ -36,7 +36,10 @@ impl<B: Backend> UperHead<B> {
     pub fn new(c_in: usize, c: usize, classes: usize, device: &B::Device) -> Self {
         Self {
             lateral: (0..3).map(|_| ConvGn::new(c_in, c, 1, device)).collect(),
-            ppm: PPM_SCALES.iter().map(|_| ConvGn::new(c_in, c, 1, device)).collect(),
+            ppm: PPM_SCALES
+                .iter()
+                .map(|_| ConvGn::new(c_in, c, 1, device))
+                .collect(),
             bottleneck: ConvGn::new(c_in + PPM_SCALES.len() * c, c, 3, device),
             fpn: (0..3).map(|_| ConvGn::new(c, c, 3, device)).collect(),
             fuse: ConvGn::new(4 * c, c, 3, device),
@@ -51,11 +54,19 @@ impl<B: Backend> UperHead<B> {
         let [_, _, h3, w3] = l3.dims();
         let mut ppm = vec![l3.clone()];
         for (s, block) in PPM_SCALES.iter().zip(&self.ppm) {
-            ppm.push(resize(block.forward(adaptive_avg_pool2d(l3.clone(), [*s, *s])), h3, w3));
+            ppm.push(resize(
+                block.forward(adaptive_avg_pool2d(l3.clone(), [*s, *s])),
+                h3,
+                w3,
+            ));
         }
         let top = self.bottleneck.forward(Tensor::cat(ppm, 1));
         // Top-down path.
-        let mut lat: Vec<Tensor<B, 4>> = [l0, l1, l2].into_iter().zip(&self.lateral).map(|(x, c)| c.forward(x)).collect();
+        let mut lat: Vec<Tensor<B, 4>> = [l0, l1, l2]
+            .into_iter()
+            .zip(&self.lateral)
+            .map(|(x, c)| c.forward(x))
+            .collect();
         lat.push(top);
         for i in (1..4).rev() {
             let [_, _, h, w] = lat[i - 1].dims();
@@ -63,7 +74,9 @@ impl<B: Backend> UperHead<B> {
             lat[i - 1] = lat[i - 1].clone() + up;
         }
         let [_, _, h0, w0] = lat[0].dims();
-        let mut outs: Vec<Tensor<B, 4>> = (0..3).map(|i| self.fpn[i].forward(lat[i].clone())).collect();
+        let mut outs: Vec<Tensor<B, 4>> = (0..3)
+            .map(|i| self.fpn[i].forward(lat[i].clone()))
+            .collect();
         outs.push(lat[3].clone());
         let outs: Vec<Tensor<B, 4>> = outs.into_iter().map(|x| resize(x, h0, w0)).collect();
         self.cls.forward(self.fuse.forward(Tensor::cat(outs, 1)))
@@ -95,9 +108,19 @@ impl<B: Backend> Segmenter<B> {
         let (gh, gw) = (h / p, w / p);
         let ids = feature_blocks(self.encoder.depth());
         let feats = self.encoder.forward_blocks(imgs, &ids);
-        let maps: Vec<Tensor<B, 4>> = feats.into_iter().map(|t| tokens_to_map(t, gh, gw)).collect();
-        let [f0, f1, f2, f3]: [Tensor<B, 4>; 4] = maps.try_into().unwrap_or_else(|_| unreachable!("four feature blocks"));
-        let levels = [self.up4.forward(f0), self.up2.forward(f1), f2, max_pool2(f3)];
+        let maps: Vec<Tensor<B, 4>> = feats
+            .into_iter()
+            .map(|t| tokens_to_map(t, gh, gw))
+            .collect();
+        let [f0, f1, f2, f3]: [Tensor<B, 4>; 4] = maps
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("four feature blocks"));
+        let levels = [
+            self.up4.forward(f0),
+            self.up2.forward(f1),
+            f2,
+            max_pool2(f3),
+        ];
         resize(self.decode_head.forward(levels), h, w)
     }
 }

@@ -137,7 +137,11 @@ impl<B: Backend> Vit<B> {
     pub fn set_drop_path(&mut self, rate: f64) {
         let n = self.blocks.len();
         for (i, b) in self.blocks.iter_mut().enumerate() {
-            b.drop_path = if n > 1 { rate * i as f64 / (n - 1) as f64 } else { rate };
+            b.drop_path = if n > 1 {
+                rate * i as f64 / (n - 1) as f64
+            } else {
+                rate
+            };
         }
     }
 

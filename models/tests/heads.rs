@@ -38,12 +38,21 @@ fn missing_grads<M: Module<AB>>(m: &M, g: &GradientsParams) -> usize {
     let mut t = Trainable(Vec::new());
     m.visit(&mut t);
     t.0.iter()
-        .filter(|id| g.get::<Flex, 1>(**id).is_none() && g.get::<Flex, 2>(**id).is_none() && g.get::<Flex, 3>(**id).is_none() && g.get::<Flex, 4>(**id).is_none())
+        .filter(|id| {
+            g.get::<Flex, 1>(**id).is_none()
+                && g.get::<Flex, 2>(**id).is_none()
+                && g.get::<Flex, 3>(**id).is_none()
+                && g.get::<Flex, 4>(**id).is_none()
+        })
         .count()
 }
 
 fn imgs() -> Tensor<AB, 4> {
-    Tensor::random([2, 3, 64, 64], Distribution::Normal(0.0, 1.0), &Default::default())
+    Tensor::random(
+        [2, 3, 64, 64],
+        Distribution::Normal(0.0, 1.0),
+        &Default::default(),
+    )
 }
 
 #[test]
@@ -64,7 +73,9 @@ fn segmenter_upernet() {
     // UperNet reads intermediate blocks: only the encoder's final norm is unused.
     assert_eq!(missing_grads(&m, &g), 2);
     assert!(g.get::<Flex, 1>(m.encoder.norm.gamma.id).is_none());
-    assert!(g.get::<Flex, 1>(m.encoder.blocks[1].norm1.gamma.id).is_some());
+    assert!(g
+        .get::<Flex, 1>(m.encoder.blocks[1].norm1.gamma.id)
+        .is_some());
 }
 
 #[test]
@@ -102,13 +113,22 @@ fn detector_trains_and_decodes() {
 fn decode_inverts_the_targets() {
     let locs = locations(64, 64, 16);
     let r = RBox::new(30.0, 28.0, 36.0, 14.0, -0.6);
-    let gt = GtObject { class: 0, bbox: r.bounds(), rbox: Some(r) };
+    let gt = GtObject {
+        class: 0,
+        bbox: r.bounds(),
+        rbox: Some(r),
+    };
     let t = assign(&locs, &[vec![gt]], 1, 16);
     for (i, &(x, y, _, _)) in locs.iter().enumerate() {
         if t.pos[i] == 0.0 {
             continue;
         }
-        let [l, tp, rr, b] = [t.dist[4 * i], t.dist[4 * i + 1], t.dist[4 * i + 2], t.dist[4 * i + 3]];
+        let [l, tp, rr, b] = [
+            t.dist[4 * i],
+            t.dist[4 * i + 1],
+            t.dist[4 * i + 2],
+            t.dist[4 * i + 3],
+        ];
         let th = t.angle[i];
         let (du, dv) = ((rr - l) / 2.0, (b - tp) / 2.0);
         let cx = x + du * th.cos() - dv * th.sin();

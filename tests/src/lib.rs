@@ -88,7 +88,12 @@ pub fn osbs_boxes() -> Vec<[f32; 4]> {
         .skip(1)
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            let f: Vec<f32> = l.split(',').skip(1).take(4).map(|v| v.parse().unwrap()).collect();
+            let f: Vec<f32> = l
+                .split(',')
+                .skip(1)
+                .take(4)
+                .map(|v| v.parse().unwrap())
+                .collect();
             [f[0], f[1], f[2], f[3]]
         })
         .collect()
@@ -100,7 +105,12 @@ fn crown_mask(w: u32, h: u32) -> image::GrayImage {
     image::GrayImage::from_fn(w, h, |x, y| {
         let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
         let inside = boxes.iter().any(|b| {
-            let (cx, cy, rx, ry) = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, (b[2] - b[0]) / 2.0, (b[3] - b[1]) / 2.0);
+            let (cx, cy, rx, ry) = (
+                (b[0] + b[2]) / 2.0,
+                (b[1] + b[3]) / 2.0,
+                (b[2] - b[0]) / 2.0,
+                (b[3] - b[1]) / 2.0,
+            );
             ((px - cx) / rx).powi(2) + ((py - cy) / ry).powi(2) <= 1.0
         });
         image::Luma([u8::from(inside)])
@@ -116,16 +126,29 @@ fn crown_mask(w: u32, h: u32) -> image::GrayImage {
 /// * `det/{train,val}/`: the left and right halves of the scene with their
 ///   crowns as DeepForest CSV (boxes assigned by centre).
 pub fn neon_tasks(out: &Path) {
-    let img = image::open(shared_data().join("deepforest/OSBS_029.tif")).unwrap().to_rgb8();
+    let img = image::open(shared_data().join("deepforest/OSBS_029.tif"))
+        .unwrap()
+        .to_rgb8();
     let (w, h) = img.dimensions();
     let mask = crown_mask(w, h);
-    for d in ["cls/canopy", "cls/open", "seg/images", "seg/masks", "det/train", "det/val"] {
+    for d in [
+        "cls/canopy",
+        "cls/open",
+        "seg/images",
+        "seg/masks",
+        "det/train",
+        "det/val",
+    ] {
         std::fs::create_dir_all(out.join(d)).unwrap();
     }
     let mut k = 0;
     for y in (0..h - 32).step_by(16) {
         for x in (0..w - 32).step_by(16) {
-            let covered = (y..y + 32).flat_map(|yy| (x..x + 32).map(move |xx| (xx, yy))).filter(|&(xx, yy)| mask.get_pixel(xx, yy)[0] == 1).count() as f32 / 1024.0;
+            let covered = (y..y + 32)
+                .flat_map(|yy| (x..x + 32).map(move |xx| (xx, yy)))
+                .filter(|&(xx, yy)| mask.get_pixel(xx, yy)[0] == 1)
+                .count() as f32
+                / 1024.0;
             let class = if covered >= 0.4 {
                 "canopy"
             } else if covered < 0.1 {
@@ -133,26 +156,44 @@ pub fn neon_tasks(out: &Path) {
             } else {
                 continue;
             };
-            image::imageops::crop_imm(&img, x, y, 32, 32).to_image().save(out.join(format!("cls/{class}/{k:04}.png"))).unwrap();
+            image::imageops::crop_imm(&img, x, y, 32, 32)
+                .to_image()
+                .save(out.join(format!("cls/{class}/{k:04}.png")))
+                .unwrap();
             k += 1;
         }
     }
     for y in (0..=h - 64).step_by(48) {
         for x in (0..=w - 64).step_by(48) {
             let name = format!("{x:03}_{y:03}.png");
-            image::imageops::crop_imm(&img, x, y, 64, 64).to_image().save(out.join("seg/images").join(&name)).unwrap();
-            image::imageops::crop_imm(&mask, x, y, 64, 64).to_image().save(out.join("seg/masks").join(&name)).unwrap();
+            image::imageops::crop_imm(&img, x, y, 64, 64)
+                .to_image()
+                .save(out.join("seg/images").join(&name))
+                .unwrap();
+            image::imageops::crop_imm(&mask, x, y, 64, 64)
+                .to_image()
+                .save(out.join("seg/masks").join(&name))
+                .unwrap();
         }
     }
     let half = w / 2;
     for (part, x0) in [("train", 0u32), ("val", half)] {
-        image::imageops::crop_imm(&img, x0, 0, half, h).to_image().save(out.join(format!("det/{part}/osbs_{part}.png"))).unwrap();
+        image::imageops::crop_imm(&img, x0, 0, half, h)
+            .to_image()
+            .save(out.join(format!("det/{part}/osbs_{part}.png")))
+            .unwrap();
         let mut csv = String::from("image_path,xmin,ymin,xmax,ymax,label\n");
         for b in osbs_boxes() {
             let cx = (b[0] + b[2]) / 2.0;
             if cx >= x0 as f32 && cx < (x0 + half) as f32 {
-                let (bx0, bx1) = ((b[0] - x0 as f32).max(0.0), (b[2] - x0 as f32).min(half as f32));
-                csv.push_str(&format!("osbs_{part}.png,{bx0},{},{bx1},{},Tree\n", b[1], b[3]));
+                let (bx0, bx1) = (
+                    (b[0] - x0 as f32).max(0.0),
+                    (b[2] - x0 as f32).min(half as f32),
+                );
+                csv.push_str(&format!(
+                    "osbs_{part}.png,{bx0},{},{bx1},{},Tree\n",
+                    b[1], b[3]
+                ));
             }
         }
         std::fs::write(out.join(format!("det/{part}/boxes.csv")), csv).unwrap();

@@ -558,7 +558,9 @@ fn run_finetune(args: FinetuneArgs) -> Result<()> {
     use crate::finetune::{self, FinetuneOptions, Task};
     let opts = FinetuneOptions {
         devices: DeviceList::parse(&args.device)?,
-        workers: args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        workers: args
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         quiet: args.quiet,
         skip_bad: args.skip_bad_annotations,
         stop_after_steps: args.stop_after_steps,
@@ -591,7 +593,13 @@ fn run_finetune(args: FinetuneArgs) -> Result<()> {
 fn summary(v: &serde_json::Value) -> serde_json::Value {
     let m = &v["metrics"];
     let mut out = serde_json::json!({});
-    for k in ["overall_accuracy", "miou", "mf1", "map50", "stopped_at_step"] {
+    for k in [
+        "overall_accuracy",
+        "miou",
+        "mf1",
+        "map50",
+        "stopped_at_step",
+    ] {
         if !m[k].is_null() {
             out[k] = m[k].clone();
         }
@@ -602,21 +610,44 @@ fn summary(v: &serde_json::Value) -> serde_json::Value {
     out
 }
 
-fn finetune_config(args: &FinetuneArgs, skip_bad: bool) -> Result<(crate::finetune::FinetuneConfig, crate::finetune::TaskData)> {
+fn finetune_config(
+    args: &FinetuneArgs,
+    skip_bad: bool,
+) -> Result<(crate::finetune::FinetuneConfig, crate::finetune::TaskData)> {
     use crate::finetune::{load_task_data, FinetuneConfig, InitSource, Task};
     let data_dir = args.data.as_ref().context("--data is required")?;
-    let init = args.init.as_deref().context("--init is required (a run, or `none`)")?;
+    let init = args
+        .init
+        .as_deref()
+        .context("--init is required (a run, or `none`)")?;
     let (mut vit, mut model_name, init_src) = if init == "none" {
         let (v, n) = args.model.vit()?;
-        (v, n, InitSource { run: None, kind: None, method: None })
+        (
+            v,
+            n,
+            InitSource {
+                run: None,
+                kind: None,
+                method: None,
+            },
+        )
     } else {
         let run = PathBuf::from(init);
         let (v, _) = crate::run_dir::read_encoder(&run)?;
-        let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(run.join(crate::run_dir::CONFIG))?)?;
+        let cfg: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(run.join(crate::run_dir::CONFIG))?)?;
         let kind = cfg["kind"].as_str().unwrap_or("pretrain").to_string();
         let method = cfg["method"]["method"].as_str().map(str::to_string);
         let name = cfg["model"].as_str().unwrap_or("custom").to_string();
-        (v, name, InitSource { run: Some(run), kind: Some(kind), method })
+        (
+            v,
+            name,
+            InitSource {
+                run: Some(run),
+                kind: Some(kind),
+                method,
+            },
+        )
     };
     if let Some(s) = args.model.img_size {
         vit.img_size = s;
@@ -653,7 +684,11 @@ fn finetune_config(args: &FinetuneArgs, skip_bad: bool) -> Result<(crate::finetu
             let tiles: u64 = train
                 .iter()
                 .map(|a| {
-                    let (w, h) = a.size.map(|s| (s.0, s.1)).or_else(|| image::image_dimensions(&a.image).ok()).unwrap_or((tile, tile));
+                    let (w, h) = a
+                        .size
+                        .map(|s| (s.0, s.1))
+                        .or_else(|| image::image_dimensions(&a.image).ok())
+                        .unwrap_or((tile, tile));
                     (w.div_ceil(tile) * h.div_ceil(tile)) as u64
                 })
                 .sum();
@@ -661,8 +696,14 @@ fn finetune_config(args: &FinetuneArgs, skip_bad: bool) -> Result<(crate::finetu
         }
         _ => (train_items / args.batch_size).max(1) as u64,
     };
-    let epochs = args.epochs.unwrap_or(if args.task == Task::Classify { 100 } else { 50 });
-    let blr = args.blr.unwrap_or(if args.task == Task::Classify { 1e-3 } else { 1.6e-3 });
+    let epochs = args
+        .epochs
+        .unwrap_or(if args.task == Task::Classify { 100 } else { 50 });
+    let blr = args.blr.unwrap_or(if args.task == Task::Classify {
+        1e-3
+    } else {
+        1.6e-3
+    });
     let lr = args.lr.unwrap_or(blr * args.batch_size as f64 / 256.0);
     Ok((
         FinetuneConfig {
@@ -710,8 +751,16 @@ fn finetune_config(args: &FinetuneArgs, skip_bad: bool) -> Result<(crate::finetu
 }
 
 fn run_eval(args: EvalArgs) -> Result<()> {
-    let out = crate::finetune::eval(&args.run, &args.data, &DeviceList::parse(&args.device)?, args.skip_bad_annotations)?;
-    let path = args.output.clone().unwrap_or_else(|| args.run.join("metrics.json"));
+    let out = crate::finetune::eval(
+        &args.run,
+        &args.data,
+        &DeviceList::parse(&args.device)?,
+        args.skip_bad_annotations,
+    )?;
+    let path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| args.run.join("metrics.json"));
     crate::run_dir::write_json_atomically(&path, &out)?;
     println!("{}", serde_json::to_string_pretty(&summary(&out))?);
     Ok(())

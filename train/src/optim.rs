@@ -181,7 +181,11 @@ impl<B: AutodiffBackend, M: AutodiffModule<B>> GroupedAdamW<B, M> {
 
     /// With `layer_decay = Some((decay, depth))`, layer `l` learns at
     /// `decay^(depth + 1 - l)` times the base rate.
-    pub fn with_layer_decay(model: &M, cfg: &OptimConfig, layer_decay: Option<(f64, usize)>) -> Self {
+    pub fn with_layer_decay(
+        model: &M,
+        cfg: &OptimConfig,
+        layer_decay: Option<(f64, usize)>,
+    ) -> Self {
         let mut keys: Vec<(usize, bool)> = Vec::new();
         let mut group = HashMap::new();
         for (id, path, rank) in param_paths(model) {
@@ -200,7 +204,11 @@ impl<B: AutodiffBackend, M: AutodiffModule<B>> GroupedAdamW<B, M> {
                     .with_beta_1(cfg.betas.0 as f32)
                     .with_beta_2(cfg.betas.1 as f32)
                     .with_epsilon(cfg.eps as f32)
-                    .with_weight_decay(if decayed { cfg.weight_decay as f32 } else { 0.0 })
+                    .with_weight_decay(if decayed {
+                        cfg.weight_decay as f32
+                    } else {
+                        0.0
+                    })
                     .init::<B, M>()
             })
             .collect();

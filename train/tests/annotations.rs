@@ -25,8 +25,16 @@ fn dior_r_oriented_xml() {
     let d = scratch("dior");
     std::fs::create_dir_all(d.join("Annotations")).unwrap();
     std::fs::create_dir_all(d.join("JPEGImages")).unwrap();
-    std::fs::copy(shared().join("mmrotate/dior_00001_obb.xml"), d.join("Annotations/00001.xml")).unwrap();
-    std::fs::copy(shared().join("mmrotate/dior_00001.jpg"), d.join("JPEGImages/00001.jpg")).unwrap();
+    std::fs::copy(
+        shared().join("mmrotate/dior_00001_obb.xml"),
+        d.join("Annotations/00001.xml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        shared().join("mmrotate/dior_00001.jpg"),
+        d.join("JPEGImages/00001.jpg"),
+    )
+    .unwrap();
     let (anns, skipped) = load_dir(&d, false).unwrap();
     assert_eq!(skipped.objects + skipped.files, 0);
     assert_eq!(anns.len(), 1);
@@ -44,14 +52,20 @@ fn dota_txt() {
     let d = scratch("dota");
     std::fs::create_dir_all(d.join("images")).unwrap();
     std::fs::create_dir_all(d.join("labelTxt")).unwrap();
-    std::fs::copy(shared().join("mmrotate/dota_demo.jpg"), d.join("images/P0001.jpg")).unwrap();
+    std::fs::copy(
+        shared().join("mmrotate/dota_demo.jpg"),
+        d.join("images/P0001.jpg"),
+    )
+    .unwrap();
     let want = RBox::new(300.0, 200.0, 40.0, 16.0, 30f32.to_radians());
     let c = want.corners();
     let line = format!(
         "{} {} {} {} {} {} {} {} large-vehicle 0",
         c[0].0, c[0].1, c[1].0, c[1].1, c[2].0, c[2].1, c[3].0, c[3].1
     );
-    let txt = format!("imagesource:GoogleEarth\ngsd:0.146\n{line}\n10 10 30 10 30 20 10 20 small-vehicle 1\n");
+    let txt = format!(
+        "imagesource:GoogleEarth\ngsd:0.146\n{line}\n10 10 30 10 30 20 10 20 small-vehicle 1\n"
+    );
     std::fs::write(d.join("labelTxt/P0001.txt"), txt).unwrap();
     let (anns, _) = load_dir(&d, false).unwrap();
     let objs = &anns[0].objects;
@@ -75,7 +89,10 @@ fn neon_csv() {
     assert_eq!(anns.len(), 1);
     assert_eq!(anns[0].objects.len(), 61);
     let o = &anns[0].objects[0];
-    assert_eq!((o.class.as_str(), o.bbox.x0, o.bbox.y0, o.bbox.x1, o.bbox.y1), ("Tree", 203.0, 67.0, 227.0, 90.0));
+    assert_eq!(
+        (o.class.as_str(), o.bbox.x0, o.bbox.y0, o.bbox.x1, o.bbox.y1),
+        ("Tree", 203.0, 67.0, 227.0, 90.0)
+    );
     assert_eq!(o.line, 2);
 }
 
@@ -96,12 +113,27 @@ fn errors_name_the_file_and_line() {
     };
     let e = err("missing", voc("nope.tif", good_box));
     assert!(e.ends_with("a.xml:2: image nope.tif not found"), "{e}");
-    let e = err("outside", voc("a.tif", "<bndbox><xmin>390</xmin><ymin>1</ymin><xmax>460</xmax><ymax>20</ymax></bndbox>"));
-    assert!(e.contains("a.xml:4: object 'Tree': box (390, 1, 460, 20) lies outside the 400x400 image"), "{e}");
-    let e = err("malformed", "<annotation>\n<filename>a.tif</filename>\n<object>\n</annotation>\n".to_string());
+    let e = err(
+        "outside",
+        voc(
+            "a.tif",
+            "<bndbox><xmin>390</xmin><ymin>1</ymin><xmax>460</xmax><ymax>20</ymax></bndbox>",
+        ),
+    );
+    assert!(
+        e.contains("a.xml:4: object 'Tree': box (390, 1, 460, 20) lies outside the 400x400 image"),
+        "{e}"
+    );
+    let e = err(
+        "malformed",
+        "<annotation>\n<filename>a.tif</filename>\n<object>\n</annotation>\n".to_string(),
+    );
     assert!(e.contains("a.xml:4: malformed XML"), "{e}");
     let e = err("nobox", voc("a.tif", ""));
-    assert!(e.contains("a.xml:4: object 'Tree' has neither <bndbox> nor <robndbox>"), "{e}");
+    assert!(
+        e.contains("a.xml:4: object 'Tree' has neither <bndbox> nor <robndbox>"),
+        "{e}"
+    );
 
     // Skipping instead: the bad object is dropped and counted, the file kept.
     let sub = d.join("outside");

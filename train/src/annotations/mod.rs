@@ -84,7 +84,14 @@ fn image_dirs(ann: &Path, root: &Path) -> Vec<PathBuf> {
     let up = dir.parent().unwrap_or(root);
     let mut out = vec![dir.to_path_buf()];
     for base in [up, root] {
-        for name in ["JPEGImages", "JPEGImages-trainval", "JPEGImages-test", "images", "Images", "imgs"] {
+        for name in [
+            "JPEGImages",
+            "JPEGImages-trainval",
+            "JPEGImages-test",
+            "images",
+            "Images",
+            "imgs",
+        ] {
             out.push(base.join(name));
         }
         out.push(base.to_path_buf());
@@ -97,7 +104,10 @@ fn image_dirs(ann: &Path, root: &Path) -> Vec<PathBuf> {
 pub fn find_image(name: Option<&str>, ann: &Path, root: &Path) -> Option<PathBuf> {
     let dirs = image_dirs(ann, root);
     if let Some(n) = name {
-        let file = Path::new(n).file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(n));
+        let file = Path::new(n)
+            .file_name()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(n));
         for d in &dirs {
             let p = d.join(&file);
             if p.is_file() {
@@ -106,7 +116,11 @@ pub fn find_image(name: Option<&str>, ann: &Path, root: &Path) -> Option<PathBuf
         }
     }
     let stem = name
-        .and_then(|n| Path::new(n).file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .and_then(|n| {
+            Path::new(n)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
         .or_else(|| ann.file_stem().map(|s| s.to_string_lossy().into_owned()))?;
     for d in &dirs {
         for ext in EXTENSIONS {
@@ -123,7 +137,10 @@ pub fn find_image(name: Option<&str>, ann: &Path, root: &Path) -> Option<PathBuf
 
 /// Loads every annotation file under `root` (VOC / DIOR-R `.xml`, DOTA
 /// `.txt`, DeepForest `.csv`), one entry per image.
-pub fn load_dir(root: &Path, skip_bad: bool) -> Result<(Vec<ImageAnnotations>, SkipReport), AnnotationError> {
+pub fn load_dir(
+    root: &Path,
+    skip_bad: bool,
+) -> Result<(Vec<ImageAnnotations>, SkipReport), AnnotationError> {
     if !root.is_dir() {
         return Err(AnnotationError::new(root, 0, "not a directory"));
     }
@@ -133,7 +150,12 @@ pub fn load_dir(root: &Path, skip_bad: bool) -> Result<(Vec<ImageAnnotations>, S
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_file())
         .map(|e| e.into_path())
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("xml" | "txt" | "csv")))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("xml" | "txt" | "csv")
+            )
+        })
         .collect();
     files.sort();
     let mut skipped = SkipReport::default();
@@ -152,10 +174,13 @@ pub fn load_dir(root: &Path, skip_bad: bool) -> Result<(Vec<ImageAnnotations>, S
         match parsed {
             Ok(anns) => {
                 for a in anns {
-                    let entry = by_image.entry(a.image.clone()).or_insert_with(|| ImageAnnotations {
-                        objects: Vec::new(),
-                        ..a.clone()
-                    });
+                    let entry =
+                        by_image
+                            .entry(a.image.clone())
+                            .or_insert_with(|| ImageAnnotations {
+                                objects: Vec::new(),
+                                ..a.clone()
+                            });
                     // The same image annotated twice (XML beside CSV): keep one copy.
                     if entry.objects.is_empty() {
                         entry.objects = a.objects;
@@ -176,13 +201,24 @@ pub fn check_box(b: &BBox, size: Option<(u32, u32)>) -> Result<(), String> {
         return Err("box coordinates are not numbers".into());
     }
     if b.x1 <= b.x0 || b.y1 <= b.y0 {
-        return Err(format!("empty box ({}, {}, {}, {})", b.x0, b.y0, b.x1, b.y1));
+        return Err(format!(
+            "empty box ({}, {}, {}, {})",
+            b.x0, b.y0, b.x1, b.y1
+        ));
     }
     if let Some((w, h)) = size {
         // VOC boxes are 1-based and may touch w or h; allow one pixel.
         let (w, h) = (w as f32 + 1.0, h as f32 + 1.0);
         if b.x0 < -1.0 || b.y0 < -1.0 || b.x1 > w || b.y1 > h {
-            return Err(format!("box ({}, {}, {}, {}) lies outside the {}x{} image", b.x0, b.y0, b.x1, b.y1, w - 1.0, h - 1.0));
+            return Err(format!(
+                "box ({}, {}, {}, {}) lies outside the {}x{} image",
+                b.x0,
+                b.y0,
+                b.x1,
+                b.y1,
+                w - 1.0,
+                h - 1.0
+            ));
         }
     }
     Ok(())
@@ -190,7 +226,11 @@ pub fn check_box(b: &BBox, size: Option<(u32, u32)>) -> Result<(), String> {
 
 /// Object skipping shared by the parsers: returns `Ok(false)` to drop the
 /// object (and count it) when `skip_bad`, an error otherwise.
-pub(crate) fn bad_object(e: AnnotationError, skip_bad: bool, skipped: &mut SkipReport) -> Result<bool, AnnotationError> {
+pub(crate) fn bad_object(
+    e: AnnotationError,
+    skip_bad: bool,
+    skipped: &mut SkipReport,
+) -> Result<bool, AnnotationError> {
     if skip_bad {
         skipped.note(&e, true);
         Ok(false)

@@ -35,11 +35,19 @@ fn images_in(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// Items with their class index.
+pub type Labelled<T> = Vec<(T, usize)>;
+
 /// `(image, class index)` for every image, and the class names (the folder
 /// names, sorted).
-pub fn load_classification(dir: &Path) -> Result<(Vec<(PathBuf, usize)>, Vec<String>)> {
+pub fn load_classification(dir: &Path) -> Result<(Labelled<PathBuf>, Vec<String>)> {
     let mut classes: Vec<String> = std::fs::read_dir(dir)
-        .with_context(|| format!("data folder {} does not exist or is not readable", dir.display()))?
+        .with_context(|| {
+            format!(
+                "data folder {} does not exist or is not readable",
+                dir.display()
+            )
+        })?
         .filter_map(|e| e.ok())
         .filter(|e| e.path().is_dir())
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -53,7 +61,11 @@ pub fn load_classification(dir: &Path) -> Result<(Vec<(PathBuf, usize)>, Vec<Str
         }
     }
     if classes.len() < 2 {
-        bail!("{} needs one sub-folder per class (found {})", dir.display(), classes.len());
+        bail!(
+            "{} needs one sub-folder per class (found {})",
+            dir.display(),
+            classes.len()
+        );
     }
     if items.is_empty() {
         bail!("no images in the class folders of {}", dir.display());
@@ -63,7 +75,11 @@ pub fn load_classification(dir: &Path) -> Result<(Vec<(PathBuf, usize)>, Vec<Str
 
 /// Splits per class: `round(ratio * n_c)` of each class (at least one, and
 /// at least one left over when the class has two or more) go to training.
-pub fn stratified_split<T: Clone>(items: &[(T, usize)], ratio: f64, seed: u64) -> (Vec<(T, usize)>, Vec<(T, usize)>) {
+pub fn stratified_split<T: Clone>(
+    items: &[(T, usize)],
+    ratio: f64,
+    seed: u64,
+) -> (Labelled<T>, Labelled<T>) {
     let mut by_class: BTreeMap<usize, Vec<(T, usize)>> = BTreeMap::new();
     for it in items {
         by_class.entry(it.1).or_default().push(it.clone());
@@ -82,8 +98,14 @@ pub fn stratified_split<T: Clone>(items: &[(T, usize)], ratio: f64, seed: u64) -
 
 /// `(image, mask)` pairs from `images/` and `masks/` (also `ann_dir/`, `labels/`).
 pub fn load_segmentation(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
-    let img_dir = ["images", "img_dir", "imgs"].iter().map(|d| dir.join(d)).find(|d| d.is_dir());
-    let mask_dir = ["masks", "ann_dir", "labels"].iter().map(|d| dir.join(d)).find(|d| d.is_dir());
+    let img_dir = ["images", "img_dir", "imgs"]
+        .iter()
+        .map(|d| dir.join(d))
+        .find(|d| d.is_dir());
+    let mask_dir = ["masks", "ann_dir", "labels"]
+        .iter()
+        .map(|d| dir.join(d))
+        .find(|d| d.is_dir());
     let (Some(img_dir), Some(mask_dir)) = (img_dir, mask_dir) else {
         bail!("{} needs images/ and masks/ sub-folders", dir.display());
     };
@@ -93,10 +115,17 @@ pub fn load_segmentation(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
         .collect();
     let mut out = Vec::new();
     for img in images_in(&img_dir) {
-        let stem = img.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = img
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         match masks.get(&stem) {
             Some(m) => out.push((img, m.clone())),
-            None => bail!("image {} has no mask in {}", img.display(), mask_dir.display()),
+            None => bail!(
+                "image {} has no mask in {}",
+                img.display(),
+                mask_dir.display()
+            ),
         }
     }
     if out.is_empty() {
@@ -109,7 +138,12 @@ pub fn load_segmentation(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>> {
 /// sorted). An object of a class outside a given list is an error naming
 /// its file and line (or skipped with `skip_bad`). `merge` renames every
 /// class to one (class-agnostic detection, e.g. "Tree" for alive and dead).
-pub fn load_detection(dir: &Path, classes: Option<&[String]>, merge: Option<&str>, skip_bad: bool) -> Result<(Vec<ImageAnnotations>, Vec<String>, SkipReport)> {
+pub fn load_detection(
+    dir: &Path,
+    classes: Option<&[String]>,
+    merge: Option<&str>,
+    skip_bad: bool,
+) -> Result<(Vec<ImageAnnotations>, Vec<String>, SkipReport)> {
     let (mut anns, mut skipped) = annotations::load_dir(dir, skip_bad)?;
     if let Some(name) = merge {
         for a in &mut anns {
@@ -121,7 +155,10 @@ pub fn load_detection(dir: &Path, classes: Option<&[String]>, merge: Option<&str
     let classes: Vec<String> = match classes {
         Some(c) => c.to_vec(),
         None => {
-            let mut c: Vec<String> = anns.iter().flat_map(|a| a.objects.iter().map(|o| o.class.clone())).collect();
+            let mut c: Vec<String> = anns
+                .iter()
+                .flat_map(|a| a.objects.iter().map(|o| o.class.clone()))
+                .collect();
             c.sort();
             c.dedup();
             c
@@ -161,7 +198,8 @@ mod tests {
 
     #[test]
     fn stratified_split_keeps_class_proportions() {
-        let items: Vec<(usize, usize)> = (0..100).map(|i| (i, if i < 80 { 0 } else { 1 })).collect();
+        let items: Vec<(usize, usize)> =
+            (0..100).map(|i| (i, if i < 80 { 0 } else { 1 })).collect();
         let (train, val) = stratified_split(&items, 0.2, 3);
         assert_eq!(train.iter().filter(|x| x.1 == 0).count(), 16);
         assert_eq!(train.iter().filter(|x| x.1 == 1).count(), 4);

@@ -123,9 +123,18 @@ pub struct FinetuneOptions {
 
 /// The loaded datasets of a run.
 pub enum TaskData {
-    Classify { train: Vec<(PathBuf, usize)>, val: Vec<(PathBuf, usize)> },
-    Segment { train: Vec<(PathBuf, PathBuf)>, val: Vec<(PathBuf, PathBuf)> },
-    Detect { train: Vec<ImageAnnotations>, val: Vec<ImageAnnotations> },
+    Classify {
+        train: Vec<(PathBuf, usize)>,
+        val: Vec<(PathBuf, usize)>,
+    },
+    Segment {
+        train: Vec<(PathBuf, PathBuf)>,
+        val: Vec<(PathBuf, PathBuf)>,
+    },
+    Detect {
+        train: Vec<ImageAnnotations>,
+        val: Vec<ImageAnnotations>,
+    },
 }
 
 impl TaskData {
@@ -142,7 +151,16 @@ impl TaskData {
 /// segmentation split whole images by `train_ratio` unless a separate
 /// `val` folder is given; classification splits per class.
 #[allow(clippy::too_many_arguments)]
-pub fn load_task_data(task: Task, data: &Path, val: Option<&Path>, train_ratio: f64, classes: Option<&[String]>, merge: Option<&str>, seed: u64, skip_bad: bool) -> Result<(TaskData, Vec<String>)> {
+pub fn load_task_data(
+    task: Task,
+    data: &Path,
+    val: Option<&Path>,
+    train_ratio: f64,
+    classes: Option<&[String]>,
+    merge: Option<&str>,
+    seed: u64,
+    skip_bad: bool,
+) -> Result<(TaskData, Vec<String>)> {
     let split_images = |n: usize| -> (Vec<usize>, Vec<usize>) {
         let mut idx: Vec<usize> = (0..n).collect();
         idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
@@ -171,22 +189,41 @@ pub fn load_task_data(task: Task, data: &Path, val: Option<&Path>, train_ratio: 
                 Some(v) => (items, data::load_segmentation(v)?),
                 None => {
                     let (t, v) = split_images(items.len());
-                    (t.iter().map(|&i| items[i].clone()).collect(), v.iter().map(|&i| items[i].clone()).collect())
+                    (
+                        t.iter().map(|&i| items[i].clone()).collect(),
+                        v.iter().map(|&i| items[i].clone()).collect(),
+                    )
                 }
             };
             let n = classes.map_or(0, |c| c.len());
-            (TaskData::Segment { train, val }, (0..n).map(|i| classes.map_or(i.to_string(), |c| c[i].clone())).collect())
+            (
+                TaskData::Segment { train, val },
+                (0..n)
+                    .map(|i| classes.map_or(i.to_string(), |c| c[i].clone()))
+                    .collect(),
+            )
         }
         Task::Detect | Task::DetectObb => {
             let (items, names, skipped) = data::load_detection(data, classes, merge, skip_bad)?;
             if skipped.objects + skipped.files > 0 {
-                eprintln!("warning: skipped {} bad objects and {} bad files, e.g. {}", skipped.objects, skipped.files, skipped.first.first().cloned().unwrap_or_default());
+                eprintln!(
+                    "warning: skipped {} bad objects and {} bad files, e.g. {}",
+                    skipped.objects,
+                    skipped.files,
+                    skipped.first.first().cloned().unwrap_or_default()
+                );
             }
             let (train, val) = match val {
-                Some(v) => (items, data::load_detection(v, Some(&names), merge, skip_bad)?.0),
+                Some(v) => (
+                    items,
+                    data::load_detection(v, Some(&names), merge, skip_bad)?.0,
+                ),
                 None => {
                     let (t, v) = split_images(items.len());
-                    (t.iter().map(|&i| items[i].clone()).collect(), v.iter().map(|&i| items[i].clone()).collect())
+                    (
+                        t.iter().map(|&i| items[i].clone()).collect(),
+                        v.iter().map(|&i| items[i].clone()).collect(),
+                    )
                 }
             };
             (TaskData::Detect { train, val }, names)
@@ -217,7 +254,11 @@ pub fn load_init_encoder<B: Backend>(vit: &mut Vit<B>, init: &Path, cfg: &VitCon
     // Different input size: select and resample with the import machinery.
     let (raw, source) = crate::import::read_checkpoint(&file)?;
     let (state, _) = crate::import::encoder_state(raw, source, cfg, "the fine-tuning encoder")?;
-    let tmp = std::env::temp_dir().join(format!("smae-init-{}-{}.safetensors", std::process::id(), cfg.img_size));
+    let tmp = std::env::temp_dir().join(format!(
+        "smae-init-{}-{}.safetensors",
+        std::process::id(),
+        cfg.img_size
+    ));
     crate::import::write_state(&state, &tmp, Default::default())?;
     let r = weights::load_encoder(vit, &tmp);
     let _ = std::fs::remove_file(&tmp);
@@ -225,15 +266,30 @@ pub fn load_init_encoder<B: Backend>(vit: &mut Vit<B>, init: &Path, cfg: &VitCon
 }
 
 /// Starts (or with `resume`, continues) a fine-tuning run.
-pub fn run(cfg: FinetuneConfig, run_dir_path: &Path, task_data: TaskData, opts: &FinetuneOptions, resume: bool) -> Result<Value> {
+pub fn run(
+    cfg: FinetuneConfig,
+    run_dir_path: &Path,
+    task_data: TaskData,
+    opts: &FinetuneOptions,
+    resume: bool,
+) -> Result<Value> {
     let state = if resume {
-        let ckpt = checkpoint::latest(run_dir_path)?.with_context(|| format!("{} has no checkpoint to resume from", run_dir_path.display()))?;
+        let ckpt = checkpoint::latest(run_dir_path)?.with_context(|| {
+            format!(
+                "{} has no checkpoint to resume from",
+                run_dir_path.display()
+            )
+        })?;
         Some((ckpt.clone(), checkpoint::load_state(&ckpt, None)?))
     } else {
         if run_dir_path.join(run_dir::CONFIG).exists() {
-            bail!("{} already holds a run; pass --resume to continue it or choose another --output", run_dir_path.display());
+            bail!(
+                "{} already holds a run; pass --resume to continue it or choose another --output",
+                run_dir_path.display()
+            );
         }
-        std::fs::create_dir_all(run_dir_path).with_context(|| format!("creating {}", run_dir_path.display()))?;
+        std::fs::create_dir_all(run_dir_path)
+            .with_context(|| format!("creating {}", run_dir_path.display()))?;
         write_json_atomically(&run_dir_path.join(run_dir::CONFIG), &cfg)?;
         None
     };
@@ -249,8 +305,10 @@ pub fn run(cfg: FinetuneConfig, run_dir_path: &Path, task_data: TaskData, opts: 
 
 pub fn read_config(run: &Path) -> Result<FinetuneConfig> {
     let path = run.join(run_dir::CONFIG);
-    let text = std::fs::read(&path).with_context(|| format!("{} is not a run directory (no config.json)", run.display()))?;
-    let v: Value = serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let text = std::fs::read(&path)
+        .with_context(|| format!("{} is not a run directory (no config.json)", run.display()))?;
+    let v: Value =
+        serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?;
     if v["kind"] != "finetune" {
         bail!("{} is not a fine-tuning run", run.display());
     }
@@ -281,19 +339,31 @@ impl BackendJob for Job {
 }
 
 /// The three task models seen by the training loop.
-pub trait TaskModel<B: AutodiffBackend>: AutodiffModule<B> + burn_store::ModuleSnapshot<B> + Send + 'static
+pub trait TaskModel<B: AutodiffBackend>:
+    AutodiffModule<B> + burn_store::ModuleSnapshot<B> + Send + 'static
 where
     Self::InnerModule: Evaluate<B::InnerBackend>,
 {
     fn build(cfg: &FinetuneConfig, device: &B::Device) -> Self;
     fn encoder_mut(&mut self) -> &mut Vit<B>;
     /// Loss of a batch of normalised images `[n, 3, s, s]`, with named parts to log.
-    fn batch_loss(&self, imgs: Tensor<B, 4>, batch: Batch, cfg: &FinetuneConfig) -> (Tensor<B, 1>, Vec<(&'static str, f64)>);
+    fn batch_loss(
+        &self,
+        imgs: Tensor<B, 4>,
+        batch: Batch,
+        cfg: &FinetuneConfig,
+    ) -> (Tensor<B, 1>, Vec<(&'static str, f64)>);
 }
 
 /// Validation metrics of a trained model (no gradients).
 pub trait Evaluate<B: Backend> {
-    fn evaluate(&self, cfg: &FinetuneConfig, data: &TaskData, store: &ImageStore, device: &B::Device) -> Result<Value>;
+    fn evaluate(
+        &self,
+        cfg: &FinetuneConfig,
+        data: &TaskData,
+        store: &ImageStore,
+        device: &B::Device,
+    ) -> Result<Value>;
 }
 
 impl<B: AutodiffBackend> TaskModel<B> for Classifier<B> {
@@ -303,10 +373,20 @@ impl<B: AutodiffBackend> TaskModel<B> for Classifier<B> {
     fn encoder_mut(&mut self) -> &mut Vit<B> {
         &mut self.encoder
     }
-    fn batch_loss(&self, imgs: Tensor<B, 4>, batch: Batch, _: &FinetuneConfig) -> (Tensor<B, 1>, Vec<(&'static str, f64)>) {
-        let Batch::Classify { labels, .. } = batch else { unreachable!("classification batch") };
+    fn batch_loss(
+        &self,
+        imgs: Tensor<B, 4>,
+        batch: Batch,
+        _: &FinetuneConfig,
+    ) -> (Tensor<B, 1>, Vec<(&'static str, f64)>) {
+        let Batch::Classify { labels, .. } = batch else {
+            unreachable!("classification batch")
+        };
         let device = imgs.device();
-        (label_smoothed_ce(self.forward(imgs), &labels, 0.1, &device), Vec::new())
+        (
+            label_smoothed_ce(self.forward(imgs), &labels, 0.1, &device),
+            Vec::new(),
+        )
     }
 }
 
@@ -317,29 +397,56 @@ impl<B: AutodiffBackend> TaskModel<B> for Segmenter<B> {
     fn encoder_mut(&mut self) -> &mut Vit<B> {
         &mut self.encoder
     }
-    fn batch_loss(&self, imgs: Tensor<B, 4>, batch: Batch, cfg: &FinetuneConfig) -> (Tensor<B, 1>, Vec<(&'static str, f64)>) {
-        let Batch::Segment { masks, .. } = batch else { unreachable!("segmentation batch") };
+    fn batch_loss(
+        &self,
+        imgs: Tensor<B, 4>,
+        batch: Batch,
+        cfg: &FinetuneConfig,
+    ) -> (Tensor<B, 1>, Vec<(&'static str, f64)>) {
+        let Batch::Segment { masks, .. } = batch else {
+            unreachable!("segmentation batch")
+        };
         let device = imgs.device();
-        (masked_ce(self.forward(imgs), &masks, cfg.ignore_index, &device), Vec::new())
+        (
+            masked_ce(self.forward(imgs), &masks, cfg.ignore_index, &device),
+            Vec::new(),
+        )
     }
 }
 
 impl<B: AutodiffBackend> TaskModel<B> for Detector<B> {
     fn build(cfg: &FinetuneConfig, device: &B::Device) -> Self {
-        Detector::new(&cfg.vit, cfg.classes.len(), cfg.channels, cfg.task == Task::DetectObb, device)
+        Detector::new(
+            &cfg.vit,
+            cfg.classes.len(),
+            cfg.channels,
+            cfg.task == Task::DetectObb,
+            device,
+        )
     }
     fn encoder_mut(&mut self) -> &mut Vit<B> {
         &mut self.encoder
     }
-    fn batch_loss(&self, imgs: Tensor<B, 4>, batch: Batch, cfg: &FinetuneConfig) -> (Tensor<B, 1>, Vec<(&'static str, f64)>) {
-        let Batch::Detect { gts, .. } = batch else { unreachable!("detection batch") };
+    fn batch_loss(
+        &self,
+        imgs: Tensor<B, 4>,
+        batch: Batch,
+        cfg: &FinetuneConfig,
+    ) -> (Tensor<B, 1>, Vec<(&'static str, f64)>) {
+        let Batch::Detect { gts, .. } = batch else {
+            unreachable!("detection batch")
+        };
         let s = cfg.vit.img_size;
         let out = self.forward(imgs);
         let locs = smae_models::detector::locations(s, s, cfg.vit.patch_size);
         let t = assign(&locs, &gts, cfg.classes.len(), cfg.vit.patch_size);
         let l = fcos_loss(&out, &t);
         let scalar = |t: &Tensor<B, 1>| -> f64 { t.clone().into_scalar().elem() };
-        let mut parts = vec![("loss_cls", scalar(&l.cls)), ("loss_reg", scalar(&l.reg)), ("loss_ctr", scalar(&l.ctr))];
+        let mut parts = vec![
+            ("loss_cls", scalar(&l.cls)),
+            ("loss_reg", scalar(&l.reg)),
+            ("loss_ctr", scalar(&l.ctr)),
+        ];
         if let Some(a) = &l.angle {
             parts.push(("loss_angle", scalar(a)));
         }
@@ -352,13 +459,26 @@ static STEP_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A host-side training batch.
 pub enum Batch {
-    Classify { pixels: Vec<f32>, labels: Vec<i64> },
-    Segment { pixels: Vec<f32>, masks: Vec<u8> },
-    Detect { pixels: Vec<f32>, gts: Vec<Vec<GtObject>> },
+    Classify {
+        pixels: Vec<f32>,
+        labels: Vec<i64>,
+    },
+    Segment {
+        pixels: Vec<f32>,
+        masks: Vec<u8>,
+    },
+    Detect {
+        pixels: Vec<f32>,
+        gts: Vec<Vec<GtObject>>,
+    },
 }
 
 /// Builds a model for `cfg`: seeded init, the init encoder, stable ids.
-pub fn build_model<B: AutodiffBackend, M: TaskModel<B>>(cfg: &FinetuneConfig, device: &B::Device, checkpoint: Option<&Path>) -> Result<M>
+pub fn build_model<B: AutodiffBackend, M: TaskModel<B>>(
+    cfg: &FinetuneConfig,
+    device: &B::Device,
+    checkpoint: Option<&Path>,
+) -> Result<M>
 where
     M::InnerModule: Evaluate<B::InnerBackend>,
 {
@@ -384,17 +504,28 @@ where
 
 /// Loads a fine-tuned model's own checkpoint (encoder keys are timm names,
 /// head keys are the module paths).
-pub fn load_task_weights<B: Backend, M: burn_store::ModuleSnapshot<B>>(model: &mut M, file: &Path) -> Result<()> {
+pub fn load_task_weights<B: Backend, M: burn_store::ModuleSnapshot<B>>(
+    model: &mut M,
+    file: &Path,
+) -> Result<()> {
     use burn_store::{PyTorchToBurnAdapter, SafetensorsStore};
     let mut store = SafetensorsStore::from_file(file)
         .with_from_adapter(PyTorchToBurnAdapter)
-        .with_key_remapping(r"^(patch_embed\.|cls_token$|pos_embed$|blocks\.|norm\.)", "encoder.${1}");
+        .with_key_remapping(
+            r"^(patch_embed\.|cls_token$|pos_embed$|blocks\.|norm\.)",
+            "encoder.${1}",
+        );
     let r = model
         .load_from(&mut store)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("reading {}", file.display()))?;
     if !r.errors.is_empty() || !r.missing.is_empty() {
-        bail!("{} does not fit the model ({} errors, {} missing)", file.display(), r.errors.len(), r.missing.len());
+        bail!(
+            "{} does not fit the model ({} errors, {} missing)",
+            file.display(),
+            r.errors.len(),
+            r.missing.len()
+        );
     }
     Ok(())
 }
@@ -410,23 +541,37 @@ impl Job {
             None => (None, TrainerState::default()),
         };
         let mut model: M = build_model(cfg, device, ckpt.as_deref())?;
-        let mut optim = GroupedAdamW::with_layer_decay(&model, &cfg.optim, Some((cfg.layer_decay, cfg.vit.depth)));
+        let mut optim = GroupedAdamW::with_layer_decay(
+            &model,
+            &cfg.optim,
+            Some((cfg.layer_decay, cfg.vit.depth)),
+        );
         if let Some(dir) = &ckpt {
             optim = optim.load(dir, device)?;
         }
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(self.opts.workers.max(1)).build()?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.opts.workers.max(1))
+            .build()?;
         let store = Arc::new(ImageStore::new(2 << 30));
         let mut log = LogWriter::open(&self.run, Some(state.step))?;
-        let progress = Progress::steps(cfg.steps_per_epoch * cfg.epochs, state.step, self.opts.quiet, cfg.task.name());
+        let progress = Progress::steps(
+            cfg.steps_per_epoch * cfg.epochs,
+            state.step,
+            self.opts.quiet,
+            cfg.task.name(),
+        );
         let mut window = (Instant::now(), 0usize);
         let mut last_loss = f64::NAN;
         while state.epoch < cfg.epochs {
             let order = self.epoch_order(state.epoch);
             while state.step_in_epoch < cfg.steps_per_epoch {
-                let t = state.epoch as f64 + state.step_in_epoch as f64 / cfg.steps_per_epoch as f64;
+                let t =
+                    state.epoch as f64 + state.step_in_epoch as f64 / cfg.steps_per_epoch as f64;
                 let lr = cfg.schedule.at(t);
                 let start = (state.step_in_epoch as usize * cfg.batch_size) % order.len().max(1);
-                let idx: Vec<usize> = (0..cfg.batch_size).map(|k| order[(start + k) % order.len()]).collect();
+                let idx: Vec<usize> = (0..cfg.batch_size)
+                    .map(|k| order[(start + k) % order.len()])
+                    .collect();
                 let step_seed = sample_seed(cfg.seed, state.epoch, state.step);
                 let batch = pool.install(|| self.batch(&idx, step_seed, &store))?;
                 let imgs = batch_images::<B>(&batch, cfg.vit.img_size, device);
@@ -440,7 +585,10 @@ impl Job {
                 };
                 let value: f64 = loss.clone().into_scalar().elem();
                 if !value.is_finite() {
-                    bail!("the loss became {value} at step {}; lower the learning rate", state.step);
+                    bail!(
+                        "the loss became {value} at step {}; lower the learning rate",
+                        state.step
+                    );
                 }
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
                 let (m, norm) = optim.step(lr, model, grads);
@@ -479,7 +627,9 @@ impl Job {
                 }
                 if stop {
                     progress.finish();
-                    return Ok(serde_json::json!({ "stopped_at_step": state.step, "loss": last_loss }));
+                    return Ok(
+                        serde_json::json!({ "stopped_at_step": state.step, "loss": last_loss }),
+                    );
                 }
                 if state.step_in_epoch == 0 {
                     break;
@@ -498,7 +648,11 @@ impl Job {
     fn epoch_order(&self, epoch: u64) -> Vec<usize> {
         let (n, _) = self.data.sizes();
         let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(sample_seed(self.cfg.seed, epoch, u64::MAX)));
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(sample_seed(
+            self.cfg.seed,
+            epoch,
+            u64::MAX,
+        )));
         order
     }
 
@@ -513,7 +667,10 @@ impl Job {
                     .enumerate()
                     .map(|(k, &i)| {
                         let img = store.get(&train[i].0)?;
-                        Ok((pixels(&samples::classification_view(&img, size, &mut rng(k))), train[i].1 as i64))
+                        Ok((
+                            pixels(&samples::classification_view(&img, size, &mut rng(k))),
+                            train[i].1 as i64,
+                        ))
                     })
                     .collect();
                 let mut pixels_all = Vec::new();
@@ -523,16 +680,25 @@ impl Job {
                     pixels_all.extend(p);
                     labels.push(l);
                 }
-                Batch::Classify { pixels: pixels_all, labels }
+                Batch::Classify {
+                    pixels: pixels_all,
+                    labels,
+                }
             }
             TaskData::Segment { train, .. } => {
-                let views: Vec<Result<(Vec<f32>, Vec<u8>), String>> = idx
+                let views: Vec<View<Vec<u8>>> = idx
                     .par_iter()
                     .enumerate()
                     .map(|(k, &i)| {
                         let img = store.get(&train[i].0)?;
                         let mask = read_mask(&train[i].1)?;
-                        let (v, m) = samples::segmentation_view(&img, &mask, size, cfg.ignore_index, &mut rng(k));
+                        let (v, m) = samples::segmentation_view(
+                            &img,
+                            &mask,
+                            size,
+                            cfg.ignore_index,
+                            &mut rng(k),
+                        );
                         Ok((pixels(&v), m.into_raw()))
                     })
                     .collect();
@@ -542,17 +708,21 @@ impl Job {
                     p.extend(a);
                     m.extend(b);
                 }
-                Batch::Segment { pixels: p, masks: m }
+                Batch::Segment {
+                    pixels: p,
+                    masks: m,
+                }
             }
             TaskData::Detect { train, .. } => {
                 let oriented = cfg.task == Task::DetectObb;
-                let views: Vec<Result<(Vec<f32>, Vec<GtObject>), String>> = idx
+                let views: Vec<View<Vec<GtObject>>> = idx
                     .par_iter()
                     .enumerate()
                     .map(|(k, &i)| {
                         let img = store.get(&train[i].image)?;
                         let boxes = gt_boxes(&train[i].objects, &cfg.classes);
-                        let (v, b) = samples::detection_view(&img, &boxes, cfg.tile, size, &mut rng(k));
+                        let (v, b) =
+                            samples::detection_view(&img, &boxes, cfg.tile, size, &mut rng(k));
                         Ok((pixels(&v), b.iter().map(|g| g.gt(oriented)).collect()))
                     })
                     .collect();
@@ -569,9 +739,15 @@ impl Job {
 }
 
 /// The batch's images on the device: `[n, 3, s, s]`.
+/// One augmented view of a sample: its pixels and its labels, or why it
+/// could not be read.
+type View<L> = Result<(Vec<f32>, L), String>;
+
 fn batch_images<B: Backend>(batch: &Batch, s: usize, device: &B::Device) -> Tensor<B, 4> {
     let p = match batch {
-        Batch::Classify { pixels, .. } | Batch::Segment { pixels, .. } | Batch::Detect { pixels, .. } => pixels.clone(),
+        Batch::Classify { pixels, .. }
+        | Batch::Segment { pixels, .. }
+        | Batch::Detect { pixels, .. } => pixels.clone(),
     };
     let n = p.len() / (3 * s * s);
     Tensor::<B, 1>::from_data(TensorData::new(p, [n * 3 * s * s]), device).reshape([n, 3, s, s])
@@ -584,32 +760,65 @@ fn read_mask(path: &Path) -> Result<GrayImage, String> {
 }
 
 /// Cross-entropy with label smoothing (MAE fine-tuning uses 0.1).
-fn label_smoothed_ce<B: Backend>(logits: Tensor<B, 2>, labels: &[i64], smoothing: f64, device: &B::Device) -> Tensor<B, 1> {
+fn label_smoothed_ce<B: Backend>(
+    logits: Tensor<B, 2>,
+    labels: &[i64],
+    smoothing: f64,
+    device: &B::Device,
+) -> Tensor<B, 1> {
     let [n, k] = logits.dims();
     let mut target = vec![(smoothing / k as f64) as f32; n * k];
     for (i, &l) in labels.iter().enumerate() {
         target[i * k + l as usize] += (1.0 - smoothing) as f32;
     }
-    let target = Tensor::<B, 1>::from_data(TensorData::new(target, [n * k]), device).reshape([n, k]);
+    let target =
+        Tensor::<B, 1>::from_data(TensorData::new(target, [n * k]), device).reshape([n, k]);
     let logp = burn::tensor::activation::log_softmax(logits, 1);
     (logp * target).sum().neg().div_scalar(n as f32)
 }
 
 /// Per-pixel cross-entropy over pixels whose label is not `ignore`.
-fn masked_ce<B: Backend>(logits: Tensor<B, 4>, masks: &[u8], ignore: u8, device: &B::Device) -> Tensor<B, 1> {
+fn masked_ce<B: Backend>(
+    logits: Tensor<B, 4>,
+    masks: &[u8],
+    ignore: u8,
+    device: &B::Device,
+) -> Tensor<B, 1> {
     let [n, k, h, w] = logits.dims();
-    let valid: Vec<f32> = masks.iter().map(|&m| f32::from(m != ignore && (m as usize) < k)).collect();
+    let valid: Vec<f32> = masks
+        .iter()
+        .map(|&m| f32::from(m != ignore && (m as usize) < k))
+        .collect();
     let count = valid.iter().sum::<f32>().max(1.0);
-    let idx: Vec<i64> = masks.iter().map(|&m| if m != ignore && (m as usize) < k { m as i64 } else { 0 }).collect();
-    let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(idx, [n * h * w]), device).reshape([n, 1, h, w]);
-    let valid = Tensor::<B, 1>::from_data(TensorData::new(valid, [n * h * w]), device).reshape([n, 1, h, w]);
+    let idx: Vec<i64> = masks
+        .iter()
+        .map(|&m| {
+            if m != ignore && (m as usize) < k {
+                m as i64
+            } else {
+                0
+            }
+        })
+        .collect();
+    let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(idx, [n * h * w]), device)
+        .reshape([n, 1, h, w]);
+    let valid = Tensor::<B, 1>::from_data(TensorData::new(valid, [n * h * w]), device)
+        .reshape([n, 1, h, w]);
     let logp = burn::tensor::activation::log_softmax(logits, 1).gather(1, idx);
     (logp * valid).sum().neg().div_scalar(count)
 }
 
 impl<B: Backend> Evaluate<B> for Classifier<B> {
-    fn evaluate(&self, cfg: &FinetuneConfig, data: &TaskData, store: &ImageStore, device: &B::Device) -> Result<Value> {
-        let TaskData::Classify { val, .. } = data else { bail!("classification data expected") };
+    fn evaluate(
+        &self,
+        cfg: &FinetuneConfig,
+        data: &TaskData,
+        store: &ImageStore,
+        device: &B::Device,
+    ) -> Result<Value> {
+        let TaskData::Classify { val, .. } = data else {
+            bail!("classification data expected")
+        };
         let imgs: Vec<image::RgbImage> = val
             .iter()
             .map(|(p, _)| store.get(p).map(|i| (*i).clone()))
@@ -624,16 +833,31 @@ impl<B: Backend> Evaluate<B> for Classifier<B> {
 }
 
 impl<B: Backend> Evaluate<B> for Segmenter<B> {
-    fn evaluate(&self, cfg: &FinetuneConfig, data: &TaskData, store: &ImageStore, device: &B::Device) -> Result<Value> {
-        let TaskData::Segment { val, .. } = data else { bail!("segmentation data expected") };
+    fn evaluate(
+        &self,
+        cfg: &FinetuneConfig,
+        data: &TaskData,
+        store: &ImageStore,
+        device: &B::Device,
+    ) -> Result<Value> {
+        let TaskData::Segment { val, .. } = data else {
+            bail!("segmentation data expected")
+        };
         let mut acc = SegAccumulator::new(cfg.classes.len(), cfg.ignore_index);
         for (img, mask) in val {
             let img = store.get(img).map_err(anyhow::Error::msg)?;
             let mask = read_mask(mask).map_err(anyhow::Error::msg)?;
             if mask.dimensions() != img.dimensions() {
-                bail!("mask {:?} does not match its image's size {:?}", mask.dimensions(), img.dimensions());
+                bail!(
+                    "mask {:?} does not match its image's size {:?}",
+                    mask.dimensions(),
+                    img.dimensions()
+                );
             }
-            acc.add(&predict::segment(self, &img, cfg.vit.img_size as u32, device), mask.as_raw());
+            acc.add(
+                &predict::segment(self, &img, cfg.vit.img_size as u32, device),
+                mask.as_raw(),
+            );
         }
         let mut v = serde_json::to_value(acc.finish())?;
         v["classes"] = serde_json::json!(cfg.classes);
@@ -642,8 +866,16 @@ impl<B: Backend> Evaluate<B> for Segmenter<B> {
 }
 
 impl<B: Backend> Evaluate<B> for Detector<B> {
-    fn evaluate(&self, cfg: &FinetuneConfig, data: &TaskData, store: &ImageStore, device: &B::Device) -> Result<Value> {
-        let TaskData::Detect { val, .. } = data else { bail!("detection data expected") };
+    fn evaluate(
+        &self,
+        cfg: &FinetuneConfig,
+        data: &TaskData,
+        store: &ImageStore,
+        device: &B::Device,
+    ) -> Result<Value> {
+        let TaskData::Detect { val, .. } = data else {
+            bail!("detection data expected")
+        };
         let size = cfg.vit.img_size as u32;
         let (mut preds, mut gts) = (Vec::new(), Vec::new());
         // Evaluate at the training scale: `tile` image pixels per model input.
@@ -652,17 +884,36 @@ impl<B: Backend> Evaluate<B> for Detector<B> {
             let img = store.get(&a.image).map_err(anyhow::Error::msg)?;
             let view = if (scale - 1.0).abs() > 1e-6 {
                 let (w, h) = img.dimensions();
-                let (nw, nh) = (((w as f32 / scale).round() as u32).max(1), ((h as f32 / scale).round() as u32).max(1));
+                let (nw, nh) = (
+                    ((w as f32 / scale).round() as u32).max(1),
+                    ((h as f32 / scale).round() as u32).max(1),
+                );
                 image::imageops::resize(&*img, nw, nh, image::imageops::FilterType::Triangle)
             } else {
                 (*img).clone()
             };
             let (d, rd) = predict::detect(self, &view, size, cfg.tile_overlap, device);
-            preds.extend(d.into_iter().map(|d| Prediction { image: i, class: d.class, score: d.score, shape: Shape::Axis(d.bbox.scale(scale)) }));
+            preds.extend(d.into_iter().map(|d| Prediction {
+                image: i,
+                class: d.class,
+                score: d.score,
+                shape: Shape::Axis(d.bbox.scale(scale)),
+            }));
             preds.extend(rd.into_iter().map(|d| {
                 let r = d.rbox;
-                let r = smae_geom::RBox::new(r.cx * scale, r.cy * scale, r.w * scale, r.h * scale, r.angle);
-                Prediction { image: i, class: d.class, score: d.score, shape: Shape::Rotated(r) }
+                let r = smae_geom::RBox::new(
+                    r.cx * scale,
+                    r.cy * scale,
+                    r.w * scale,
+                    r.h * scale,
+                    r.angle,
+                );
+                Prediction {
+                    image: i,
+                    class: d.class,
+                    score: d.score,
+                    shape: Shape::Rotated(r),
+                }
             }));
             for o in &a.objects {
                 let class = cfg.classes.iter().position(|c| *c == o.class).unwrap_or(0);
@@ -670,11 +921,22 @@ impl<B: Backend> Evaluate<B> for Detector<B> {
                     (Task::DetectObb, Some(r)) => Shape::Rotated(r),
                     (Task::DetectObb, None) => {
                         let b = o.bbox;
-                        Shape::Rotated(smae_geom::RBox::new((b.x0 + b.x1) / 2.0, (b.y0 + b.y1) / 2.0, b.width(), b.height(), 0.0))
+                        Shape::Rotated(smae_geom::RBox::new(
+                            (b.x0 + b.x1) / 2.0,
+                            (b.y0 + b.y1) / 2.0,
+                            b.width(),
+                            b.height(),
+                            0.0,
+                        ))
                     }
                     _ => Shape::Axis(o.bbox),
                 };
-                gts.push(GroundTruth { image: i, class, shape, difficult: o.difficult });
+                gts.push(GroundTruth {
+                    image: i,
+                    class,
+                    shape,
+                    difficult: o.difficult,
+                });
             }
         }
         let mut v = serde_json::to_value(voc_map(&preds, &gts, cfg.classes.len(), 0.5))?;
@@ -687,19 +949,37 @@ impl<B: Backend> Evaluate<B> for Detector<B> {
 /// `smae-train eval`: the metrics of a fine-tuned run on all of `data`.
 pub fn eval(run: &Path, data: &Path, devices: &DeviceList, skip_bad: bool) -> Result<Value> {
     let cfg = read_config(run)?;
-    let ckpt = checkpoint::latest(run)?.with_context(|| format!("{} has no checkpoint", run.display()))?;
+    let ckpt =
+        checkpoint::latest(run)?.with_context(|| format!("{} has no checkpoint", run.display()))?;
     let task_data = match cfg.task {
         Task::Classify => {
             let (items, names) = data::load_classification(data)?;
             if names != cfg.classes {
-                bail!("{} has classes {} but the run was trained on {}", data.display(), names.join(", "), cfg.classes.join(", "));
+                bail!(
+                    "{} has classes {} but the run was trained on {}",
+                    data.display(),
+                    names.join(", "),
+                    cfg.classes.join(", ")
+                );
             }
-            TaskData::Classify { train: Vec::new(), val: items }
+            TaskData::Classify {
+                train: Vec::new(),
+                val: items,
+            }
         }
-        Task::Segment => TaskData::Segment { train: Vec::new(), val: data::load_segmentation(data)? },
+        Task::Segment => TaskData::Segment {
+            train: Vec::new(),
+            val: data::load_segmentation(data)?,
+        },
         Task::Detect | Task::DetectObb => TaskData::Detect {
             train: Vec::new(),
-            val: data::load_detection(data, Some(&cfg.classes), cfg.merge_classes.as_deref(), skip_bad)?.0,
+            val: data::load_detection(
+                data,
+                Some(&cfg.classes),
+                cfg.merge_classes.as_deref(),
+                skip_bad,
+            )?
+            .0,
         },
     };
     struct EvalJob {
@@ -714,12 +994,30 @@ pub fn eval(run: &Path, data: &Path, devices: &DeviceList, skip_bad: bool) -> Re
             let d = &devices[0];
             let store = ImageStore::new(2 << 30);
             let metrics = match self.cfg.task {
-                Task::Classify => build_model::<B, Classifier<B>>(&self.cfg, d, Some(&self.ckpt))?.valid().evaluate(&self.cfg, &self.data, &store, d)?,
-                Task::Segment => build_model::<B, Segmenter<B>>(&self.cfg, d, Some(&self.ckpt))?.valid().evaluate(&self.cfg, &self.data, &store, d)?,
-                Task::Detect | Task::DetectObb => build_model::<B, Detector<B>>(&self.cfg, d, Some(&self.ckpt))?.valid().evaluate(&self.cfg, &self.data, &store, d)?,
+                Task::Classify => build_model::<B, Classifier<B>>(&self.cfg, d, Some(&self.ckpt))?
+                    .valid()
+                    .evaluate(&self.cfg, &self.data, &store, d)?,
+                Task::Segment => build_model::<B, Segmenter<B>>(&self.cfg, d, Some(&self.ckpt))?
+                    .valid()
+                    .evaluate(&self.cfg, &self.data, &store, d)?,
+                Task::Detect | Task::DetectObb => {
+                    build_model::<B, Detector<B>>(&self.cfg, d, Some(&self.ckpt))?
+                        .valid()
+                        .evaluate(&self.cfg, &self.data, &store, d)?
+                }
             };
-            Ok(serde_json::json!({ "task": self.cfg.task.name(), "split": "eval", "data": self.source, "metrics": metrics }))
+            Ok(
+                serde_json::json!({ "task": self.cfg.task.name(), "split": "eval", "data": self.source, "metrics": metrics }),
+            )
         }
     }
-    dispatch(devices, EvalJob { cfg, ckpt, data: task_data, source: data.to_path_buf() })
+    dispatch(
+        devices,
+        EvalJob {
+            cfg,
+            ckpt,
+            data: task_data,
+            source: data.to_path_buf(),
+        },
+    )
 }

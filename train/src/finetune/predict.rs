@@ -14,16 +14,31 @@ use crate::data::augment::center_view;
 fn upload<B: Backend>(imgs: &[RgbImage], size: u32, device: &B::Device) -> Tensor<B, 4> {
     let s = size as usize;
     let data: Vec<f32> = imgs.iter().flat_map(pixels).collect();
-    Tensor::<B, 1>::from_data(TensorData::new(data, [imgs.len() * 3 * s * s]), device).reshape([imgs.len(), 3, s, s])
+    Tensor::<B, 1>::from_data(TensorData::new(data, [imgs.len() * 3 * s * s]), device).reshape([
+        imgs.len(),
+        3,
+        s,
+        s,
+    ])
 }
 
 /// Predicted class of each image (centre view, batched).
-pub fn classify<B: Backend>(model: &Classifier<B>, imgs: &[RgbImage], size: u32, device: &B::Device) -> Vec<usize> {
+pub fn classify<B: Backend>(
+    model: &Classifier<B>,
+    imgs: &[RgbImage],
+    size: u32,
+    device: &B::Device,
+) -> Vec<usize> {
     let mut out = Vec::with_capacity(imgs.len());
     for chunk in imgs.chunks(16) {
         let views: Vec<RgbImage> = chunk.iter().map(|i| center_view(i, size)).collect();
         let logits = model.forward(upload::<B>(&views, size, device));
-        let arg: Vec<i64> = logits.argmax(1).into_data().convert::<i64>().into_vec().unwrap_or_default();
+        let arg: Vec<i64> = logits
+            .argmax(1)
+            .into_data()
+            .convert::<i64>()
+            .into_vec()
+            .unwrap_or_default();
         out.extend(arg.into_iter().map(|a| a as usize));
     }
     out
@@ -36,7 +51,10 @@ pub fn windows(len: u32, tile: u32, overlap: u32) -> Vec<u32> {
         return vec![0];
     }
     let step = tile.saturating_sub(overlap).max(1);
-    let mut v: Vec<u32> = (0..).map(|i| i * step).take_while(|x| x + tile < len).collect();
+    let mut v: Vec<u32> = (0..)
+        .map(|i| i * step)
+        .take_while(|x| x + tile < len)
+        .collect();
     v.push(len - tile);
     v
 }
@@ -44,19 +62,34 @@ pub fn windows(len: u32, tile: u32, overlap: u32) -> Vec<u32> {
 fn tile_of(img: &RgbImage, x: u32, y: u32, tile: u32) -> RgbImage {
     let mut t = RgbImage::from_pixel(tile, tile, Rgb([124, 116, 104]));
     let (w, h) = img.dimensions();
-    imageops::replace(&mut t, &imageops::crop_imm(img, x, y, tile.min(w - x), tile.min(h - y)).to_image(), 0, 0);
+    imageops::replace(
+        &mut t,
+        &imageops::crop_imm(img, x, y, tile.min(w - x), tile.min(h - y)).to_image(),
+        0,
+        0,
+    );
     t
 }
 
 /// Class per pixel of a whole image: non-overlapping tiles, padded.
-pub fn segment<B: Backend>(model: &Segmenter<B>, img: &RgbImage, tile: u32, device: &B::Device) -> Vec<u8> {
+pub fn segment<B: Backend>(
+    model: &Segmenter<B>,
+    img: &RgbImage,
+    tile: u32,
+    device: &B::Device,
+) -> Vec<u8> {
     let (w, h) = img.dimensions();
     let mut out = vec![0u8; (w * h) as usize];
     for y in windows(h, tile, 0) {
         for x in windows(w, tile, 0) {
             let t = tile_of(img, x, y, tile);
             let logits = model.forward(upload::<B>(&[t], tile, device));
-            let cls: Vec<i64> = logits.argmax(1).into_data().convert::<i64>().into_vec().unwrap_or_default();
+            let cls: Vec<i64> = logits
+                .argmax(1)
+                .into_data()
+                .convert::<i64>()
+                .into_vec()
+                .unwrap_or_default();
             for ty in 0..tile.min(h - y) {
                 for tx in 0..tile.min(w - x) {
                     out[((y + ty) * w + x + tx) as usize] = cls[(ty * tile + tx) as usize] as u8;
@@ -69,7 +102,13 @@ pub fn segment<B: Backend>(model: &Segmenter<B>, img: &RgbImage, tile: u32, devi
 
 /// Detections on a whole image: overlapping tiles, per-tile score threshold,
 /// shifted back, then NMS over the image.
-pub fn detect<B: Backend>(model: &Detector<B>, img: &RgbImage, tile: u32, overlap: u32, device: &B::Device) -> (Vec<Detection>, Vec<RDetection>) {
+pub fn detect<B: Backend>(
+    model: &Detector<B>,
+    img: &RgbImage,
+    tile: u32,
+    overlap: u32,
+    device: &B::Device,
+) -> (Vec<Detection>, Vec<RDetection>) {
     let (w, h) = img.dimensions();
     let k = model.classes;
     let (mut dets, mut rdets) = (Vec::new(), Vec::new());
@@ -77,18 +116,37 @@ pub fn detect<B: Backend>(model: &Detector<B>, img: &RgbImage, tile: u32, overla
         for x in windows(w, tile, overlap) {
             let t = tile_of(img, x, y, tile);
             let (boxes, scores) = model.decode(upload::<B>(&[t], tile, device));
-            let b: Vec<f32> = boxes.into_data().convert::<f32>().into_vec().unwrap_or_default();
-            let s: Vec<f32> = scores.into_data().convert::<f32>().into_vec().unwrap_or_default();
+            let b: Vec<f32> = boxes
+                .into_data()
+                .convert::<f32>()
+                .into_vec()
+                .unwrap_or_default();
+            let s: Vec<f32> = scores
+                .into_data()
+                .convert::<f32>()
+                .into_vec()
+                .unwrap_or_default();
             if model.oriented() {
-                rdets.extend(decode_rboxes(&b, &s, k, 0.05, 1000).into_iter().map(|mut d| {
-                    d.rbox = d.rbox.translate(x as f32, y as f32);
-                    d
-                }));
+                rdets.extend(
+                    decode_rboxes(&b, &s, k, 0.05, 1000)
+                        .into_iter()
+                        .map(|mut d| {
+                            d.rbox = d.rbox.translate(x as f32, y as f32);
+                            d
+                        }),
+                );
             } else {
-                dets.extend(decode_boxes(&b, &s, k, 0.05, 1000).into_iter().map(|mut d| {
-                    d.bbox = d.bbox.translate(x as f32, y as f32).clip(w as f32, h as f32);
-                    d
-                }));
+                dets.extend(
+                    decode_boxes(&b, &s, k, 0.05, 1000)
+                        .into_iter()
+                        .map(|mut d| {
+                            d.bbox = d
+                                .bbox
+                                .translate(x as f32, y as f32)
+                                .clip(w as f32, h as f32);
+                            d
+                        }),
+                );
             }
         }
     }

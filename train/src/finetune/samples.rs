@@ -60,8 +60,19 @@ pub fn pixels(img: &RgbImage) -> Vec<f32> {
 
 /// Classification training view: RandomResizedCrop(0.08-1) + flips.
 pub fn classification_view<R: Rng>(img: &RgbImage, size: u32, rng: &mut R) -> RgbImage {
-    let (x, y, w, h) = crop_box(img.width(), img.height(), (0.08, 1.0), (0.75, 4.0 / 3.0), rng);
-    let mut v = imageops::resize(&imageops::crop_imm(img, x, y, w, h).to_image(), size, size, FilterType::CatmullRom);
+    let (x, y, w, h) = crop_box(
+        img.width(),
+        img.height(),
+        (0.08, 1.0),
+        (0.75, 4.0 / 3.0),
+        rng,
+    );
+    let mut v = imageops::resize(
+        &imageops::crop_imm(img, x, y, w, h).to_image(),
+        size,
+        size,
+        FilterType::CatmullRom,
+    );
     if rng.random_bool(0.5) {
         imageops::flip_horizontal_in_place(&mut v);
     }
@@ -73,16 +84,38 @@ pub fn classification_view<R: Rng>(img: &RgbImage, size: u32, rng: &mut R) -> Rg
 
 /// Segmentation training view: scale by 0.5-2, a random `size` crop (padding
 /// with ignore), flips; the mask is resampled by nearest neighbour.
-pub fn segmentation_view<R: Rng>(img: &RgbImage, mask: &GrayImage, size: u32, ignore: u8, rng: &mut R) -> (RgbImage, GrayImage) {
+pub fn segmentation_view<R: Rng>(
+    img: &RgbImage,
+    mask: &GrayImage,
+    size: u32,
+    ignore: u8,
+    rng: &mut R,
+) -> (RgbImage, GrayImage) {
     let s: f64 = rng.random_range(0.5..=2.0);
-    let (w, h) = (((img.width() as f64 * s).round() as u32).max(1), ((img.height() as f64 * s).round() as u32).max(1));
+    let (w, h) = (
+        ((img.width() as f64 * s).round() as u32).max(1),
+        ((img.height() as f64 * s).round() as u32).max(1),
+    );
     let img = imageops::resize(img, w, h, FilterType::Triangle);
     let mask = imageops::resize(mask, w, h, FilterType::Nearest);
-    let (x0, y0) = (rng.random_range(0..=w.saturating_sub(size)), rng.random_range(0..=h.saturating_sub(size)));
+    let (x0, y0) = (
+        rng.random_range(0..=w.saturating_sub(size)),
+        rng.random_range(0..=h.saturating_sub(size)),
+    );
     let mut out_img = RgbImage::from_pixel(size, size, Rgb([124, 116, 104]));
     let mut out_mask = GrayImage::from_pixel(size, size, Luma([ignore]));
-    imageops::replace(&mut out_img, &imageops::crop_imm(&img, x0, y0, size.min(w), size.min(h)).to_image(), 0, 0);
-    imageops::replace(&mut out_mask, &imageops::crop_imm(&mask, x0, y0, size.min(w), size.min(h)).to_image(), 0, 0);
+    imageops::replace(
+        &mut out_img,
+        &imageops::crop_imm(&img, x0, y0, size.min(w), size.min(h)).to_image(),
+        0,
+        0,
+    );
+    imageops::replace(
+        &mut out_mask,
+        &imageops::crop_imm(&mask, x0, y0, size.min(w), size.min(h)).to_image(),
+        0,
+        0,
+    );
     if rng.random_bool(0.5) {
         imageops::flip_horizontal_in_place(&mut out_img);
         imageops::flip_horizontal_in_place(&mut out_mask);
@@ -105,16 +138,30 @@ pub struct GtBox {
 impl GtBox {
     fn hflip(self, w: f32) -> Self {
         Self {
-            bbox: BBox::new(w - self.bbox.x1, self.bbox.y0, w - self.bbox.x0, self.bbox.y1),
-            rbox: self.rbox.map(|r| RBox::new(w - r.cx, r.cy, r.w, r.h, -r.angle)),
+            bbox: BBox::new(
+                w - self.bbox.x1,
+                self.bbox.y0,
+                w - self.bbox.x0,
+                self.bbox.y1,
+            ),
+            rbox: self
+                .rbox
+                .map(|r| RBox::new(w - r.cx, r.cy, r.w, r.h, -r.angle)),
             ..self
         }
     }
 
     fn vflip(self, h: f32) -> Self {
         Self {
-            bbox: BBox::new(self.bbox.x0, h - self.bbox.y1, self.bbox.x1, h - self.bbox.y0),
-            rbox: self.rbox.map(|r| RBox::new(r.cx, h - r.cy, r.w, r.h, -r.angle)),
+            bbox: BBox::new(
+                self.bbox.x0,
+                h - self.bbox.y1,
+                self.bbox.x1,
+                h - self.bbox.y0,
+            ),
+            rbox: self
+                .rbox
+                .map(|r| RBox::new(r.cx, h - r.cy, r.w, r.h, -r.angle)),
             ..self
         }
     }
@@ -122,8 +169,21 @@ impl GtBox {
     /// A quarter turn clockwise on screen: (x, y) -> (h - y, x).
     fn rot90(self, h: f32) -> Self {
         Self {
-            bbox: BBox::new(h - self.bbox.y1, self.bbox.x0, h - self.bbox.y0, self.bbox.x1),
-            rbox: self.rbox.map(|r| RBox::new(h - r.cy, r.cx, r.w, r.h, r.angle + std::f32::consts::FRAC_PI_2)),
+            bbox: BBox::new(
+                h - self.bbox.y1,
+                self.bbox.x0,
+                h - self.bbox.y0,
+                self.bbox.x1,
+            ),
+            rbox: self.rbox.map(|r| {
+                RBox::new(
+                    h - r.cy,
+                    r.cx,
+                    r.w,
+                    r.h,
+                    r.angle + std::f32::consts::FRAC_PI_2,
+                )
+            }),
             ..self
         }
     }
@@ -131,7 +191,9 @@ impl GtBox {
     fn scale(self, s: f32) -> Self {
         Self {
             bbox: self.bbox.scale(s),
-            rbox: self.rbox.map(|r| RBox::new(r.cx * s, r.cy * s, r.w * s, r.h * s, r.angle)),
+            rbox: self
+                .rbox
+                .map(|r| RBox::new(r.cx * s, r.cy * s, r.w * s, r.h * s, r.angle)),
             ..self
         }
     }
@@ -140,7 +202,17 @@ impl GtBox {
         GtObject {
             class: self.class,
             bbox: self.bbox,
-            rbox: if oriented { self.rbox.or(Some(RBox::new((self.bbox.x0 + self.bbox.x1) / 2.0, (self.bbox.y0 + self.bbox.y1) / 2.0, self.bbox.width(), self.bbox.height(), 0.0))) } else { None },
+            rbox: if oriented {
+                self.rbox.or(Some(RBox::new(
+                    (self.bbox.x0 + self.bbox.x1) / 2.0,
+                    (self.bbox.y0 + self.bbox.y1) / 2.0,
+                    self.bbox.width(),
+                    self.bbox.height(),
+                    0.0,
+                )))
+            } else {
+                None
+            },
         }
     }
 }
@@ -163,11 +235,25 @@ pub fn gt_boxes(objects: &[Object], classes: &[String]) -> Vec<GtBox> {
 /// than the tile are padded), boxes cut by the window kept when at least
 /// half of them is inside (clipped), random flips and quarter turns, then a
 /// resize to `size`.
-pub fn detection_view<R: Rng>(img: &RgbImage, boxes: &[GtBox], tile: u32, size: u32, rng: &mut R) -> (RgbImage, Vec<GtBox>) {
+pub fn detection_view<R: Rng>(
+    img: &RgbImage,
+    boxes: &[GtBox],
+    tile: u32,
+    size: u32,
+    rng: &mut R,
+) -> (RgbImage, Vec<GtBox>) {
     let (w, h) = img.dimensions();
-    let (x0, y0) = (rng.random_range(0..=w.saturating_sub(tile)), rng.random_range(0..=h.saturating_sub(tile)));
+    let (x0, y0) = (
+        rng.random_range(0..=w.saturating_sub(tile)),
+        rng.random_range(0..=h.saturating_sub(tile)),
+    );
     let mut view = RgbImage::from_pixel(tile, tile, Rgb([124, 116, 104]));
-    imageops::replace(&mut view, &imageops::crop_imm(img, x0, y0, tile.min(w), tile.min(h)).to_image(), 0, 0);
+    imageops::replace(
+        &mut view,
+        &imageops::crop_imm(img, x0, y0, tile.min(w), tile.min(h)).to_image(),
+        0,
+        0,
+    );
     let t = tile as f32;
     let (fx, fy) = (x0 as f32, y0 as f32);
     let mut out: Vec<GtBox> = boxes
@@ -175,14 +261,21 @@ pub fn detection_view<R: Rng>(img: &RgbImage, boxes: &[GtBox], tile: u32, size: 
         .filter_map(|b| {
             let moved = b.bbox.translate(-fx, -fy);
             let clipped = moved.clip(t, t);
-            if clipped.area() < 0.5 * moved.area() || clipped.width() < 2.0 || clipped.height() < 2.0 {
+            if clipped.area() < 0.5 * moved.area()
+                || clipped.width() < 2.0
+                || clipped.height() < 2.0
+            {
                 return None;
             }
             let rbox = b.rbox.map(|r| r.translate(-fx, -fy));
             if rbox.is_some_and(|r| r.cx < 0.0 || r.cy < 0.0 || r.cx > t || r.cy > t) {
                 return None;
             }
-            Some(GtBox { class: b.class, bbox: clipped, rbox })
+            Some(GtBox {
+                class: b.class,
+                bbox: clipped,
+                rbox,
+            })
         })
         .collect();
     if rng.random_bool(0.5) {
@@ -223,14 +316,22 @@ mod tests {
             }
         }
         let r = RBox::new(25.0, 25.0, 30.0, 10.0, 0.0);
-        let gt = [GtBox { class: 0, bbox: b, rbox: Some(r) }];
+        let gt = [GtBox {
+            class: 0,
+            bbox: b,
+            rbox: Some(r),
+        }];
         for seed in 0..20 {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let (v, out) = detection_view(&img, &gt, 100, 100, &mut rng);
             assert_eq!(out.len(), 1);
             let o = out[0];
             let (cx, cy) = ((o.bbox.x0 + o.bbox.x1) / 2.0, (o.bbox.y0 + o.bbox.y1) / 2.0);
-            assert_eq!(v.get_pixel(cx as u32, cy as u32).0, [255, 255, 255], "seed {seed}: {o:?}");
+            assert_eq!(
+                v.get_pixel(cx as u32, cy as u32).0,
+                [255, 255, 255],
+                "seed {seed}: {o:?}"
+            );
             let ro = o.rbox.unwrap();
             assert!((ro.cx - cx).abs() < 1e-3 && (ro.cy - cy).abs() < 1e-3);
             // the long side follows the white bar's long side

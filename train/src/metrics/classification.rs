@@ -15,7 +15,11 @@ pub struct ClassificationMetrics {
     pub samples: usize,
 }
 
-pub fn classification(predicted: &[usize], truth: &[usize], classes: usize) -> ClassificationMetrics {
+pub fn classification(
+    predicted: &[usize],
+    truth: &[usize],
+    classes: usize,
+) -> ClassificationMetrics {
     let mut confusion = vec![vec![0u64; classes]; classes];
     for (&p, &t) in predicted.iter().zip(truth) {
         confusion[t][p] += 1;
@@ -33,7 +37,11 @@ pub fn classification(predicted: &[usize], truth: &[usize], classes: usize) -> C
         })
         .collect();
     ClassificationMetrics {
-        overall_accuracy: if n == 0 { f64::NAN } else { correct as f64 / n as f64 },
+        overall_accuracy: if n == 0 {
+            f64::NAN
+        } else {
+            correct as f64 / n as f64
+        },
         mean_class_accuracy: super::nanmean(&per_class),
         per_class_accuracy: per_class,
         confusion,

@@ -19,7 +19,13 @@ impl Shape {
             (Shape::Axis(a), Shape::Axis(b)) => a.iou(b),
             (Shape::Rotated(a), Shape::Rotated(b)) => a.iou(b),
             (Shape::Axis(a), Shape::Rotated(b)) | (Shape::Rotated(b), Shape::Axis(a)) => {
-                let ra = RBox::new((a.x0 + a.x1) / 2.0, (a.y0 + a.y1) / 2.0, a.width(), a.height(), 0.0);
+                let ra = RBox::new(
+                    (a.x0 + a.x1) / 2.0,
+                    (a.y0 + a.y1) / 2.0,
+                    a.width(),
+                    a.height(),
+                    0.0,
+                );
                 ra.iou(b)
             }
         }
@@ -61,11 +67,26 @@ pub struct DetectionMetrics {
 }
 
 /// VOC mAP at `iou_threshold` over `classes` classes.
-pub fn voc_map(preds: &[Prediction], gts: &[GroundTruth], classes: usize, iou_threshold: f32) -> DetectionMetrics {
-    let per_class: Vec<ClassAp> = (0..classes).map(|c| class_ap(preds, gts, c, iou_threshold)).collect();
-    let aps: Vec<f64> = per_class.iter().filter(|c| c.ground_truth > 0).map(|c| c.ap).collect();
+pub fn voc_map(
+    preds: &[Prediction],
+    gts: &[GroundTruth],
+    classes: usize,
+    iou_threshold: f32,
+) -> DetectionMetrics {
+    let per_class: Vec<ClassAp> = (0..classes)
+        .map(|c| class_ap(preds, gts, c, iou_threshold))
+        .collect();
+    let aps: Vec<f64> = per_class
+        .iter()
+        .filter(|c| c.ground_truth > 0)
+        .map(|c| c.ap)
+        .collect();
     DetectionMetrics {
-        map50: if aps.is_empty() { f64::NAN } else { aps.iter().sum::<f64>() / aps.len() as f64 },
+        map50: if aps.is_empty() {
+            f64::NAN
+        } else {
+            aps.iter().sum::<f64>() / aps.len() as f64
+        },
         iou_threshold: iou_threshold as f64,
         per_class,
     }
@@ -78,7 +99,10 @@ fn class_ap(preds: &[Prediction], gts: &[GroundTruth], class: usize, thr: f32) -
     // Stable sort by descending score: equal scores keep their input order.
     dets.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut matched = vec![false; gts.len()];
-    let (mut tp, mut fp) = (Vec::with_capacity(dets.len()), Vec::with_capacity(dets.len()));
+    let (mut tp, mut fp) = (
+        Vec::with_capacity(dets.len()),
+        Vec::with_capacity(dets.len()),
+    );
     for d in &dets {
         let mut best = (-1.0f32, None);
         for (j, g) in gts.iter().enumerate() {
@@ -116,7 +140,11 @@ fn class_ap(preds: &[Prediction], gts: &[GroundTruth], class: usize, thr: f32) -
         prec.push(ctp / (ctp + cfp).max(f64::EPSILON));
     }
     ClassAp {
-        ap: if npos == 0 { f64::NAN } else { all_point_ap(&rec, &prec) },
+        ap: if npos == 0 {
+            f64::NAN
+        } else {
+            all_point_ap(&rec, &prec)
+        },
         ground_truth: npos,
         detections: dets.len(),
         true_positives: ctp as usize,
@@ -156,9 +184,19 @@ mod tests {
     fn hand_computed_ap() {
         let gts: Vec<GroundTruth> = [0.0, 20.0, 40.0]
             .iter()
-            .map(|&x| GroundTruth { image: 0, class: 0, shape: bx(x), difficult: false })
+            .map(|&x| GroundTruth {
+                image: 0,
+                class: 0,
+                shape: bx(x),
+                difficult: false,
+            })
             .collect();
-        let p = |x: f32, s: f32| Prediction { image: 0, class: 0, score: s, shape: bx(x) };
+        let p = |x: f32, s: f32| Prediction {
+            image: 0,
+            class: 0,
+            score: s,
+            shape: bx(x),
+        };
         let preds = [p(0.0, 0.9), p(100.0, 0.8), p(21.0, 0.7), p(1.0, 0.6)];
         let m = voc_map(&preds, &gts, 1, 0.5);
         assert!((m.map50 - 5.0 / 9.0).abs() < 1e-12, "{m:?}");
@@ -168,13 +206,38 @@ mod tests {
     #[test]
     fn difficult_and_empty_classes() {
         let gts = [
-            GroundTruth { image: 0, class: 0, shape: bx(0.0), difficult: true },
-            GroundTruth { image: 0, class: 0, shape: bx(50.0), difficult: false },
+            GroundTruth {
+                image: 0,
+                class: 0,
+                shape: bx(0.0),
+                difficult: true,
+            },
+            GroundTruth {
+                image: 0,
+                class: 0,
+                shape: bx(50.0),
+                difficult: false,
+            },
         ];
         let preds = [
-            Prediction { image: 0, class: 0, score: 0.9, shape: bx(0.0) },
-            Prediction { image: 0, class: 0, score: 0.8, shape: bx(50.0) },
-            Prediction { image: 1, class: 1, score: 0.5, shape: bx(0.0) },
+            Prediction {
+                image: 0,
+                class: 0,
+                score: 0.9,
+                shape: bx(0.0),
+            },
+            Prediction {
+                image: 0,
+                class: 0,
+                score: 0.8,
+                shape: bx(50.0),
+            },
+            Prediction {
+                image: 1,
+                class: 1,
+                score: 0.5,
+                shape: bx(0.0),
+            },
         ];
         let m = voc_map(&preds, &gts, 2, 0.5);
         // The difficult match is ignored; class 1 has no ground truth and is left out.

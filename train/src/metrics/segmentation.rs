@@ -53,14 +53,22 @@ impl SegAccumulator {
             let (fn_, fp) = (row(c) as f64 - tp, col(c) as f64 - tp);
             let denom = tp + fp + fn_;
             iou.push(if denom > 0.0 { tp / denom } else { f64::NAN });
-            f1.push(if denom > 0.0 { 2.0 * tp / (2.0 * tp + fp + fn_) } else { f64::NAN });
+            f1.push(if denom > 0.0 {
+                2.0 * tp / (2.0 * tp + fp + fn_)
+            } else {
+                f64::NAN
+            });
         }
         let total: u64 = self.conf.iter().sum();
         let correct: u64 = (0..k).map(|c| self.conf[c * k + c]).sum();
         SegmentationMetrics {
             miou: super::nanmean(&iou),
             mf1: super::nanmean(&f1),
-            pixel_accuracy: if total == 0 { f64::NAN } else { correct as f64 / total as f64 },
+            pixel_accuracy: if total == 0 {
+                f64::NAN
+            } else {
+                correct as f64 / total as f64
+            },
             per_class_iou: iou,
             per_class_f1: f1,
             pixels: total,
