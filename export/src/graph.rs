@@ -1,0 +1,224 @@
+//! Building an ONNX graph: nodes with fresh output names, weights as
+//! initializers (f32, or f16 stored and cast back to f32 at load for
+//! `--fp16`), typed inputs/outputs with a symbolic batch, and the model with
+//! its metadata.
+
+use crate::proto::Msg;
+
+// onnx.proto TensorProto.DataType
+pub const FLOAT: i64 = 1;
+pub const INT64: i64 = 7;
+pub const FLOAT16: i64 = 10;
+
+pub enum Attr {
+    Int(&'static str, i64),
+    Float(&'static str, f32),
+    Ints(&'static str, Vec<i64>),
+    Str(&'static str, String),
+}
+
+/// A dimension of a graph input or output.
+#[derive(Clone, Debug)]
+pub enum Dim {
+    Fixed(usize),
+    Sym(&'static str),
+}
+
+pub struct Graph {
+    nodes: Vec<Msg>,
+    inits: Vec<Msg>,
+    inputs: Vec<Msg>,
+    outputs: Vec<Msg>,
+    counter: usize,
+    /// Store weights as float16 (cast to float32 inside the graph).
+    pub fp16: bool,
+    pub opset: i64,
+    pub parameters: usize,
+}
+
+impl Graph {
+    pub fn new(fp16: bool, opset: i64) -> Self {
+        Self {
+            opset,
+            nodes: Vec::new(),
+            inits: Vec::new(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            counter: 0,
+            fp16,
+            parameters: 0,
+        }
+    }
+
+    pub fn fresh(&mut self, prefix: &str) -> String {
+        self.counter += 1;
+        format!("{prefix}_{}", self.counter)
+    }
+
+    /// Adds `op` and returns the name of its (single) output.
+    pub fn node(&mut self, op: &str, inputs: &[&str], attrs: Vec<Attr>) -> String {
+        let out = self.fresh(&op.to_ascii_lowercase());
+        self.node_to(op, inputs, &[&out], attrs);
+        out
+    }
+
+    /// Adds `op` with named outputs.
+    pub fn node_to(&mut self, op: &str, inputs: &[&str], outputs: &[&str], attrs: Vec<Attr>) {
+        let mut n = Msg::default();
+        for i in inputs {
+            n.str(1, i);
+        }
+        for o in outputs {
+            n.str(2, o);
+        }
+        let name = self.fresh(&format!("n_{}", op.to_ascii_lowercase()));
+        n.str(3, &name).str(4, op);
+        for a in attrs {
+            let mut m = Msg::default();
+            match a {
+                Attr::Int(k, v) => {
+                    m.str(1, k).int(3, v).int(20, 2);
+                }
+                Attr::Float(k, v) => {
+                    m.str(1, k).float(2, v).int(20, 1);
+                }
+                Attr::Ints(k, v) => {
+                    m.str(1, k);
+                    for x in v {
+                        m.int(8, x);
+                    }
+                    m.int(20, 7);
+                }
+                Attr::Str(k, v) => {
+                    m.str(1, k).bytes(4, v.as_bytes()).int(20, 3);
+                }
+            }
+            n.msg(5, &m);
+        }
+        self.nodes.push(n);
+    }
+
+    fn tensor(name: &str, dims: &[usize], dtype: i64, raw: &[u8]) -> Msg {
+        let mut t = Msg::default();
+        for d in dims {
+            t.int(1, *d as i64);
+        }
+        t.int(2, dtype).str(8, name).bytes(9, raw);
+        t
+    }
+
+    /// A float32 weight; with `fp16` stored as float16 and cast back.
+    pub fn weight(&mut self, prefix: &str, dims: &[usize], values: &[f32]) -> String {
+        self.parameters += values.len();
+        let name = self.fresh(prefix);
+        if self.fp16 {
+            let raw: Vec<u8> = values
+                .iter()
+                .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+                .collect();
+            let stored = format!("{name}_f16");
+            self.inits.push(Self::tensor(&stored, dims, FLOAT16, &raw));
+            self.node_to("Cast", &[&stored], &[&name], vec![Attr::Int("to", FLOAT)]);
+        } else {
+            let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            self.inits.push(Self::tensor(&name, dims, FLOAT, &raw));
+        }
+        name
+    }
+
+    /// A float32 constant that is not a learned weight (always full precision).
+    pub fn constant(&mut self, prefix: &str, dims: &[usize], values: &[f32]) -> String {
+        let name = self.fresh(prefix);
+        let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.inits.push(Self::tensor(&name, dims, FLOAT, &raw));
+        name
+    }
+
+    pub fn scalar(&mut self, prefix: &str, v: f32) -> String {
+        self.constant(prefix, &[], &[v])
+    }
+
+    pub fn ints(&mut self, prefix: &str, values: &[i64]) -> String {
+        let name = self.fresh(prefix);
+        let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.inits
+            .push(Self::tensor(&name, &[values.len()], INT64, &raw));
+        name
+    }
+
+    /// A 0-d int64 constant (a Gather index that drops its axis).
+    pub fn int_scalar(&mut self, prefix: &str, v: i64) -> String {
+        let name = self.fresh(prefix);
+        self.inits
+            .push(Self::tensor(&name, &[], INT64, &v.to_le_bytes()));
+        name
+    }
+
+    fn value_info(name: &str, dims: &[Dim]) -> Msg {
+        let mut shape = Msg::default();
+        for d in dims {
+            let mut dm = Msg::default();
+            match d {
+                Dim::Fixed(v) => dm.int(1, *v as i64),
+                Dim::Sym(s) => dm.str(2, s),
+            };
+            shape.msg(1, &dm);
+        }
+        let mut tt = Msg::default();
+        tt.int(1, FLOAT).msg(2, &shape);
+        let mut ty = Msg::default();
+        ty.msg(1, &tt);
+        let mut vi = Msg::default();
+        vi.str(1, name).msg(2, &ty);
+        vi
+    }
+
+    pub fn input(&mut self, name: &str, dims: &[Dim]) {
+        self.inputs.push(Self::value_info(name, dims));
+    }
+
+    /// Declares `value` as the graph output `name` (through an Identity).
+    pub fn output(&mut self, value: &str, name: &str, dims: &[Dim]) {
+        self.node_to("Identity", &[value], &[name], vec![]);
+        self.outputs.push(Self::value_info(name, dims));
+    }
+
+    /// The serialised `ModelProto`.
+    pub fn finish(self, graph_name: &str, metadata: &[(String, String)]) -> Vec<u8> {
+        let opset = self.opset;
+        let mut g = Msg::default();
+        for n in &self.nodes {
+            g.msg(1, n);
+        }
+        g.str(2, graph_name);
+        for t in &self.inits {
+            g.msg(5, t);
+        }
+        for i in &self.inputs {
+            g.msg(11, i);
+        }
+        for o in &self.outputs {
+            g.msg(12, o);
+        }
+        let mut opset_id = Msg::default();
+        opset_id.str(1, "").int(2, opset);
+        let mut m = Msg::default();
+        // IR version 8 goes with opsets 17-18; 9 with 19-20; 10 with 21.
+        let ir = match opset {
+            ..=18 => 8,
+            19..=20 => 9,
+            _ => 10,
+        };
+        m.int(1, ir)
+            .str(2, "smae-export")
+            .str(3, env!("CARGO_PKG_VERSION"))
+            .msg(7, &g)
+            .msg(8, &opset_id);
+        for (k, v) in metadata {
+            let mut e = Msg::default();
+            e.str(1, k).str(2, v);
+            m.msg(14, &e);
+        }
+        m.0
+    }
+}

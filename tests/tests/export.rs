@@ -1,0 +1,236 @@
+//! smae-export on runs of every task: the graphs pass the ONNX checker,
+//! agree with Burn on tract and ONNX Runtime (random and real inputs), carry
+//! the model card, shrink with --fp16; bad runs give one clear error and no
+//! file.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::Parser;
+use smae_export::{export, ExportRequest};
+use smae_tests::{neon_tasks, shared_data, Scratch};
+use smae_train::cli::{run, Cli};
+
+fn smae(args: &[&str]) {
+    let mut argv = vec!["smae-train"];
+    argv.extend_from_slice(args);
+    run(Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{e}")))
+        .unwrap_or_else(|e| panic!("{e:#}"));
+}
+
+const TINY: &[&str] = &[
+    "--model",
+    "vit-tiny",
+    "--dim",
+    "32",
+    "--depth",
+    "2",
+    "--heads",
+    "2",
+    "--workers",
+    "2",
+    "--quiet",
+];
+
+/// A briefly trained run of `task` (two steps, checkpointed).
+fn finetune(task: &str, data: &Path, out: &Path, extra: &[&str]) {
+    let mut args = vec![
+        "finetune",
+        "--task",
+        task,
+        "--data",
+        data.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--init",
+        "none",
+        "--stop-after-steps",
+        "2",
+    ];
+    args.extend_from_slice(TINY);
+    args.extend_from_slice(extra);
+    smae(&args);
+}
+
+fn request(run: &Path, out: &Path) -> ExportRequest {
+    ExportRequest {
+        run: run.to_path_buf(),
+        output: out.to_path_buf(),
+        task: None,
+        opset: 17,
+        fp16: false,
+        verify: true,
+        verify_images: vec![shared_data().join("deepforest/OSBS_029.tif")],
+        ort_library: None,
+        gsd_m: Some(0.1),
+    }
+}
+
+/// The ONNX checker (Python `onnx`, installed by scripts/setup.sh).
+fn onnx_check(path: &Path) {
+    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    let py = if py.exists() {
+        py
+    } else {
+        PathBuf::from("python3")
+    };
+    let out = Command::new(&py)
+        .args([
+            "-c",
+            "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)",
+            path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", py.display()));
+    assert!(
+        out.status.success(),
+        "ONNX checker on {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn check_export(run: &Path, out: &Path, task: &str, outputs: &[&str]) {
+    let report = export(&request(run, out)).unwrap_or_else(|e| panic!("{task}: {e:#}"));
+    assert_eq!(report.task, task);
+    // tract and ORT, on the random batch and the real image, for every output
+    assert_eq!(
+        report.parity.len(),
+        2 * 2 * outputs.len(),
+        "{:?}",
+        report.parity
+    );
+    for p in &report.parity {
+        assert!(p.pass, "{task}: {p:?}");
+        assert!(outputs.contains(&p.output.as_str()), "{p:?}");
+    }
+    onnx_check(out);
+    let card = smae_infer::onnx_meta::read_card(out).unwrap();
+    assert_eq!(card.task, task);
+    assert_eq!(
+        card.input.mean,
+        vec![0.485f32 as f64, 0.456f32 as f64, 0.406f32 as f64]
+    );
+    assert_eq!(card.gsd_m, Some(0.1));
+    let names: Vec<&str> = card.outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, outputs);
+}
+
+#[test]
+fn every_task_exports_and_matches_burn() {
+    let dir = Scratch::new("export");
+    neon_tasks(dir.path());
+    let d = dir.path();
+    let det = d.join("det");
+    let val = det.join("val").to_str().unwrap().to_string();
+    finetune(
+        "classify",
+        &d.join("cls"),
+        &d.join("cls-run"),
+        &["--img-size", "32", "--patch-size", "8", "--batch-size", "4"],
+    );
+    finetune(
+        "segment",
+        &d.join("seg"),
+        &d.join("seg-run"),
+        &[
+            "--classes",
+            "other,crown",
+            "--img-size",
+            "64",
+            "--patch-size",
+            "16",
+            "--channels",
+            "16",
+            "--batch-size",
+            "2",
+        ],
+    );
+    finetune(
+        "detect",
+        &det.join("train"),
+        &d.join("det-run"),
+        &[
+            "--val-data",
+            &val,
+            "--img-size",
+            "64",
+            "--patch-size",
+            "16",
+            "--channels",
+            "16",
+            "--batch-size",
+            "2",
+        ],
+    );
+    finetune(
+        "detect-obb",
+        &det.join("train"),
+        &d.join("obb-run"),
+        &[
+            "--val-data",
+            &val,
+            "--img-size",
+            "64",
+            "--patch-size",
+            "16",
+            "--channels",
+            "16",
+            "--batch-size",
+            "2",
+        ],
+    );
+
+    check_export(
+        &d.join("cls-run"),
+        &d.join("cls.onnx"),
+        "classify",
+        &["probabilities"],
+    );
+    check_export(
+        &d.join("seg-run"),
+        &d.join("seg.onnx"),
+        "segment",
+        &["probabilities"],
+    );
+    check_export(
+        &d.join("det-run"),
+        &d.join("det.onnx"),
+        "detect",
+        &["boxes", "scores"],
+    );
+    check_export(
+        &d.join("obb-run"),
+        &d.join("obb.onnx"),
+        "detect-obb",
+        &["rboxes", "scores"],
+    );
+
+    // The encoder of any run exports as `embed`.
+    let mut req = request(&d.join("det-run"), &d.join("embed.onnx"));
+    req.task = Some("embed".into());
+    let r = export(&req).unwrap();
+    assert!(r.parity.iter().all(|p| p.pass));
+    onnx_check(&d.join("embed.onnx"));
+    let card = smae_infer::onnx_meta::read_card(&d.join("embed.onnx")).unwrap();
+    assert_eq!(card.outputs.len(), 2);
+
+    // The card names the classes and where the model came from.
+    let card = smae_infer::onnx_meta::read_card(&d.join("cls.onnx")).unwrap();
+    assert_eq!(card.classes, vec!["canopy", "open"]);
+    assert_eq!(card.input.size, 32);
+    assert_eq!(card.provenance["finetune"]["task"], "classify");
+
+    // f16 weights: about half the size, still within their tolerance.
+    let mut req = request(&d.join("seg-run"), &d.join("seg16.onnx"));
+    req.fp16 = true;
+    let r16 = export(&req).unwrap();
+    let full = std::fs::metadata(d.join("seg.onnx")).unwrap().len();
+    assert!(
+        (r16.bytes as f64) < 0.6 * full as f64,
+        "{} vs {full}",
+        r16.bytes
+    );
+    assert!(r16.parity.iter().all(|p| p.pass), "{:?}", r16.parity);
+    onnx_check(&d.join("seg16.onnx"));
+}
