@@ -1,47 +1,105 @@
 #!/usr/bin/env bash
-# The main job: set up, curate the NEON aerial imagery of the deepforest
-# wheel (PyPI) into chips, pre-train a small SelectiveMAE on them, then
-# explain what it selects.
+# The main job, end to end on real data: set up, curate the NEON aerial
+# imagery of the deepforest wheel (PyPI) into chips, pre-train a small
+# SelectiveMAE on them, fine-tune a tree-crown detector from it (train: the
+# YELL and SOAP scenes; held out: OSBS_029), export the detector to ONNX with
+# its model card (verified on tract and ONNX Runtime), and run smae-infer on
+# the georeferenced NEON scene OSBS_029.tif: crowns as GeoJSON in its CRS
+# (EPSG:32617) and a PNG overlay.
 #
-#   SMAE_EPOCHS   pre-training epochs (default 40; more is better)
-#   SMAE_MODEL    encoder size (default vit-tiny)
-#   SMAE_DEVICE   cpu (default) or cuda[:N] with a --features cuda build
-# A second run reuses the data, the build and a finished run.
+#   SMAE_EPOCHS      pre-training epochs (default 40; more is better)
+#   SMAE_DET_EPOCHS  detector fine-tuning epochs (default 8)
+#   SMAE_MODEL       encoder size (default vit-tiny)
+#   SMAE_DEVICE      cpu (default) or cuda[:N] (builds with --features cuda)
+# A second run reuses the data, the build and every finished step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
 features=()
 case "${SMAE_DEVICE:-cpu}" in cuda*) features=(--features cuda) ;; esac
-cargo build --release --quiet -p smae-train "${features[@]}"
-bin=target/release/smae-train
+# The dev profile optimises every dependency (Burn, tract, codecs) fully: the
+# same build the tests use, so the two commands share one compilation.
+cargo build --quiet -p smae-train -p smae-export -p smae-infer "${features[@]}"
+bin=target/debug
+export ORT_DYLIB_PATH="$PWD/.ort/libonnxruntime.so"
 
-# Curate the wheel's imagery into 256 px chips, holding out the OSBS_029
-# scene (the evaluation image) and anything near-duplicate to it.
-mkdir -p data/heldout
-[ -e data/heldout/OSBS_029.tif ] || ln -s "$(realpath data/deepforest/OSBS_029.tif)" data/heldout/OSBS_029.tif
-"$bin" curate --input neon=data/deepforest --license "neon=NEON AOP CC0; DeepForest MIT" \
-  --output data/neon-chips --crop 256 --max-side 512 --exclude-near data/heldout --shard-size 500
-images=data/neon-chips
-
+model=${SMAE_MODEL:-vit-tiny}
 epochs=${SMAE_EPOCHS:-40}
-run=runs/neon-selective-${SMAE_MODEL:-vit-tiny}-e$epochs
-if [ -f "$run/config.json" ]; then
-  "$bin" pretrain --output "$run" --resume
+det_epochs=${SMAE_DET_EPOCHS:-8}
+device=${SMAE_DEVICE:-cpu}
+wheel=data/deepforest
+
+# 1. Curate the wheel's imagery into 256 px chips, holding out the OSBS_029
+#    scene (the evaluation image) and anything near-duplicate to it.
+mkdir -p data/heldout
+[ -e data/heldout/OSBS_029.tif ] || ln -s "$(realpath $wheel/OSBS_029.tif)" data/heldout/OSBS_029.tif
+"$bin/smae-train" curate --input neon=$wheel --license "neon=NEON AOP CC0; DeepForest MIT" \
+  --output data/neon-chips --crop 256 --max-side 512 --exclude-near data/heldout --shard-size 500 --quiet
+
+# 2. Pre-train SelectiveMAE.
+pre=runs/neon-selective-$model-e$epochs
+if [ -f "$pre/config.json" ]; then
+  "$bin/smae-train" pretrain --output "$pre" --resume --quiet
 else
-  "$bin" pretrain --data "$images" --output "$run" --method selective \
-    --model "${SMAE_MODEL:-vit-tiny}" --img-size 64 --patch-size 8 \
+  "$bin/smae-train" pretrain --data data/neon-chips --output "$pre" --method selective \
+    --model "$model" --img-size 64 --patch-size 8 \
     --decoder-dim 256 --decoder-depth 4 --decoder-heads 8 \
     --epochs "$epochs" --batch-size 16 --lr 1e-3 --warmup-epochs 3 \
-    --device "${SMAE_DEVICE:-cpu}" --log-every 10
+    --device "$device" --log-every 10 --quiet
+fi
+"$bin/smae-train" explain --image $wheel/OSBS_029.png --run "$pre" --epoch-fraction 0.5 --output "$pre/explain"
+
+# 3. Fine-tune the tree-crown detector (DeepForest's VOC boxes), evaluated
+#    on the held-out OSBS_029 scene.
+mkdir -p data/crowns/train data/crowns/val
+for f in 2019_YELL_2_541000_4977000_image_crop 2019_YELL_2_528000_4978000_image_crop2 SOAP_061; do
+  for ext in png xml; do
+    [ -e data/crowns/train/$f.$ext ] || ln -s "$(realpath $wheel/$f.$ext)" data/crowns/train/$f.$ext
+  done
+done
+for ext in tif xml; do
+  [ -e data/crowns/val/OSBS_029.$ext ] || ln -s "$(realpath $wheel/OSBS_029.$ext)" data/crowns/val/OSBS_029.$ext
+done
+det=runs/neon-crowns-$model-e$epochs-d$det_epochs
+if [ -f "$det/metrics.json" ]; then
+  :
+elif [ -f "$det/config.json" ]; then
+  "$bin/smae-train" finetune --task detect --output "$det" --resume --quiet
+else
+  "$bin/smae-train" finetune --task detect --data data/crowns/train --val-data data/crowns/val \
+    --init "$pre" --output "$det" --merge-classes Tree --img-size 96 \
+    --epochs "$det_epochs" --batch-size 8 --lr 5e-4 --channels 64 --device "$device" --quiet
 fi
 
-"$bin" explain --image data/deepforest/OSBS_029.png --run "$run" --epoch-fraction 0.5 --output "$run/explain"
+# 4. Export with the model card (0.1 m NEON imagery), verified against Burn.
+onnx=$det/crowns.onnx
+if [ ! -f "$onnx" ] || [ "$det/metrics.json" -nt "$onnx" ]; then
+  "$bin/smae-export" --run "$det" --output "$onnx" --gsd 0.1 --verify \
+    --verify-image $wheel/OSBS_029.tif
+fi
+
+# 5. Tiled inference on the georeferenced scene.
+out=runs/neon-crowns-OSBS_029
+mkdir -p "$out"
+"$bin/smae-infer" run --model "$onnx" --input $wheel/OSBS_029.tif \
+  --output "$out/crowns.geojson" --overlay "$out/crowns.png" --quiet --json > "$out/report.json"
+
 echo
-echo "run directory: $run (config.json, log.jsonl, checkpoint/model.safetensors)"
-echo "selection picture: $run/explain/selection.png"
-python3 - "$run/log.jsonl" <<'PY'
+echo "pre-training run:  $pre (loss: $(python3 - "$pre/log.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-print(f"loss: {rows[0]['loss']:.3f} at step {rows[0]['step']} -> {rows[-1]['loss']:.3f} at step {rows[-1]['step']}")
+print(f"{rows[0]['loss']:.3f} at step {rows[0]['step']} -> {rows[-1]['loss']:.3f} at step {rows[-1]['step']}")
+PY
+))"
+echo "selection picture: $pre/explain/selection.png"
+echo "detector run:      $det (metrics.json)"
+echo "model:             $onnx ($bin/smae-infer info --model $onnx)"
+echo "crowns:            $out/crowns.geojson (EPSG:32617), overlay $out/crowns.png"
+python3 - "$det/metrics.json" "$out/report.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["metrics"]
+r = json.load(open(sys.argv[2]))
+print(f"held-out OSBS_029 mAP50: {m['map50']:.4f}   crowns found by smae-infer: {r['detections']} "
+      f"({r['tiles']} tiles on {r['engine']} in {r['seconds']:.1f} s)")
 PY

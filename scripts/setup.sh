@@ -10,6 +10,7 @@ command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v gdal-config >/dev/null || need_apt+=(libgdal-dev)
 command -v python3 >/dev/null || need_apt+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
@@ -48,3 +49,16 @@ PY
   rm -rf "$tmp"
   touch data/deepforest/.complete
 fi
+
+# ONNX Runtime's library (loaded at run time by smae-infer and smae-export's
+# --verify) from its PyPI wheel, plus the ONNX checker the tests call: a
+# virtual environment in .venv/ and a link to the library in .ort/.
+ort_version=1.32.0
+if [ ! -f .venv/.complete-$ort_version ]; then
+  python3 -m venv .venv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check \
+    onnxruntime==$ort_version onnx==1.23.2 numpy==2.4.6
+  touch .venv/.complete-$ort_version
+fi
+mkdir -p .ort
+ln -sf "$(realpath .venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.$ort_version)" .ort/libonnxruntime.so

@@ -11,6 +11,10 @@ if [ -z "$SMAE_TEST_DATA" ] || [ ! -d "$SMAE_TEST_DATA" ]; then
   exit 1
 fi
 
+# ONNX Runtime's library from the PyPI wheel (scripts/setup.sh), for
+# smae-export --verify and smae-infer's ort backend.
+export ORT_DYLIB_PATH="$PWD/.ort/libonnxruntime.so"
+
 cargo fmt --all -- --check
 cargo test --workspace
 # The CUDA backend must build on machines without a CUDA toolkit; pin the

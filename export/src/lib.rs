@@ -5,6 +5,7 @@
 pub mod graph;
 pub mod lower;
 pub mod proto;
+pub mod roundtrip;
 pub mod tasks;
 
 use std::path::{Path, PathBuf};
@@ -165,10 +166,14 @@ fn card(
     let metrics = std::fs::read(run.join("metrics.json"))
         .ok()
         .and_then(|t| serde_json::from_slice::<Value>(&t).ok());
+    // Detection runs are trained on `tile` image pixels per model input and
+    // evaluated with `tile_overlap` model pixels of overlap: the card gives
+    // both in scene pixels, so inference sees the training scale.
+    let tile = config["tile"].as_u64().map(|v| v as usize).unwrap_or(size);
     let tile_overlap = config["tile_overlap"]
         .as_u64()
-        .map(|v| v as usize)
-        .unwrap_or(size / 4);
+        .map(|v| v as usize * tile / size)
+        .unwrap_or(tile / 4);
     let init_run = config["init"]["run"].as_str().map(PathBuf::from);
     let pretrain = init_run
         .as_ref()
@@ -190,7 +195,7 @@ fn card(
         patch_size: patch,
         gsd_m,
         tile: TileSpec {
-            size,
+            size: tile,
             overlap: tile_overlap,
         },
         outputs,
@@ -210,6 +215,35 @@ fn card(
             })),
         }),
     }
+}
+
+/// The ONNX bytes of `model` (input `images [batch, 3, size, size]`) and its
+/// parameter count; `metadata` turns the output specs into `metadata_props`.
+pub fn to_onnx<B: Backend>(
+    model: &TaskModel<B>,
+    size: usize,
+    classes: usize,
+    fp16: bool,
+    opset: i64,
+    metadata: impl FnOnce(Vec<OutputSpec>) -> Result<Vec<(String, String)>>,
+) -> Result<(Vec<u8>, usize)> {
+    let mut g = Graph::new(fp16, opset);
+    g.input(
+        "images",
+        &[
+            Dim::Sym("batch"),
+            Dim::Fixed(3),
+            Dim::Fixed(size),
+            Dim::Fixed(size),
+        ],
+    );
+    let outputs = tasks::build(&mut g, model, size, classes);
+    let parameters = g.parameters;
+    let meta = metadata(outputs)?;
+    Ok((
+        g.finish(&format!("smae_{}", model.task()), &meta),
+        parameters,
+    ))
 }
 
 /// Exports a run; with `verify` the file only stays if every runtime agrees
@@ -235,22 +269,19 @@ pub fn export(req: &ExportRequest) -> Result<ExportReport> {
         TaskModel::Segment(s) => s.encoder.patch_size,
         TaskModel::Detect(d) => d.encoder.patch_size,
     };
-    let mut g = Graph::new(req.fp16, req.opset);
-    g.input(
-        "images",
-        &[
-            Dim::Sym("batch"),
-            Dim::Fixed(3),
-            Dim::Fixed(size),
-            Dim::Fixed(size),
-        ],
-    );
-    let outputs = tasks::build(&mut g, &model, size, classes.len());
-    let parameters = g.parameters;
-    let card = card(req, &config, model.task(), (size, patch), &classes, outputs);
-    let mut meta = vec![(CARD_KEY.to_string(), serde_json::to_string(&card)?)];
-    meta.extend(card.plain_keys());
-    let bytes = g.finish(&format!("smae_{}", model.task()), &meta);
+    let (bytes, parameters) = to_onnx(
+        &model,
+        size,
+        classes.len(),
+        req.fp16,
+        req.opset,
+        |outputs| {
+            let card = card(req, &config, model.task(), (size, patch), &classes, outputs);
+            let mut meta = vec![(CARD_KEY.to_string(), serde_json::to_string(&card)?)];
+            meta.extend(card.plain_keys());
+            Ok(meta)
+        },
+    )?;
     let export_seconds = start.elapsed().as_secs_f64();
 
     let tmp = run_dir::temp_name(&req.output);
@@ -307,8 +338,11 @@ pub fn export(req: &ExportRequest) -> Result<ExportReport> {
 /// The verification inputs: a seeded random batch of two and each real image.
 fn inputs(size: usize, images: &[PathBuf]) -> Result<Vec<(String, Vec<f32>, usize)>> {
     let device = FlexDevice;
-    B::seed(&device, 20261128);
-    let r = Tensor::<B, 4>::random([2, 3, size, size], Distribution::Normal(0.0, 1.0), &device);
+    let r = {
+        let _rng = smae_train::burn_rng::lock();
+        B::seed(&device, 20261128);
+        Tensor::<B, 4>::random([2, 3, size, size], Distribution::Normal(0.0, 1.0), &device)
+    };
     let mut out = vec![(
         "random".to_string(),
         r.into_data()

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Context, Result};
 use ndarray::{ArrayD, ArrayView4};
@@ -199,18 +199,22 @@ impl Engine for TractEngine {
     }
 }
 
-/// One ONNX Runtime environment per process (its rule), created on first use.
+/// One ONNX Runtime environment per process (its rule), created on first
+/// success; a failed load (wrong path, too old a library) can be retried.
 fn ort_environment(library: &Path) -> Result<&'static ort::environment::Environment> {
-    static ENV: OnceLock<std::result::Result<ort::environment::Environment, String>> =
-        OnceLock::new();
-    let env = ENV.get_or_init(|| {
-        ort::init_from(library)
-            .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", library.display()))?
-            .with_name("smae")
-            .build()
-            .map_err(|e| format!("cannot start ONNX Runtime: {e}"))
-    });
-    env.as_ref().map_err(|e| anyhow!("{e}"))
+    static ENV: Mutex<Option<&'static ort::environment::Environment>> = Mutex::new(None);
+    let mut env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = *env {
+        return Ok(e);
+    }
+    let built = ort::init_from(library)
+        .map_err(|e| anyhow!("cannot load ONNX Runtime from {}: {e}", library.display()))?
+        .with_name("smae")
+        .build()
+        .map_err(|e| anyhow!("cannot start ONNX Runtime: {e}"))?;
+    let leaked: &'static ort::environment::Environment = Box::leak(Box::new(built));
+    *env = Some(leaked);
+    Ok(leaked)
 }
 
 pub struct OrtEngine {

@@ -3,7 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use clap::Parser;
 use image::RgbImage;
+use serde_json::Value;
+use smae_train::cli::{run, Cli};
 
 /// The shared test rasters (`SMAE_TEST_DATA` or `../shared/data` next to the
 /// repository). Tests fail, rather than skip, when they are missing.
@@ -18,6 +21,20 @@ pub fn shared_data() -> PathBuf {
         p.display()
     );
     p
+}
+
+/// Runs `smae-train ARGS...` in process; panics with the error chain.
+pub fn smae(args: &[&str]) {
+    let mut argv = vec!["smae-train"];
+    argv.extend_from_slice(args);
+    let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{e}"));
+    run(cli).unwrap_or_else(|e| panic!("smae-train {}: {e:#}", args.join(" ")));
+}
+
+/// A JSON file (a run's config.json, metrics.json, ...).
+pub fn json(p: &Path) -> Value {
+    let bytes = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// Real aerial images that the `image` crate decodes (JPEG and plain TIFF).

@@ -5,18 +5,10 @@
 
 use std::path::Path;
 
-use clap::Parser;
 use image::imageops::{self, FilterType};
 use image::{GrayImage, RgbImage};
 use serde_json::Value;
-use smae_tests::{shared_data, Scratch};
-use smae_train::cli::{run, Cli};
-
-fn smae(args: &[&str]) {
-    let mut argv = vec!["smae-train"];
-    argv.extend_from_slice(args);
-    run(Cli::try_parse_from(&argv).unwrap()).unwrap_or_else(|e| panic!("{e:#}"));
-}
+use smae_tests::{shared_data, smae, Scratch};
 
 fn rgb(rel: &str) -> RgbImage {
     image::open(shared_data().join(rel)).unwrap().to_rgb8()

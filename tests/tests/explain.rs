@@ -5,16 +5,8 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use clap::Parser;
 use serde_json::Value;
-use smae_tests::{make_chips, shared_data, Scratch};
-use smae_train::cli::{run, Cli};
-
-fn smae(args: &[&str]) {
-    let mut argv = vec!["smae-train"];
-    argv.extend_from_slice(args);
-    run(Cli::try_parse_from(&argv).unwrap()).unwrap_or_else(|e| panic!("{e:#}"));
-}
+use smae_tests::{make_chips, shared_data, smae, Scratch};
 
 fn ids(v: &Value) -> Vec<usize> {
     v.as_array()

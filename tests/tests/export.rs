@@ -6,17 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use clap::Parser;
 use smae_export::{export, ExportRequest};
-use smae_tests::{neon_tasks, shared_data, Scratch};
-use smae_train::cli::{run, Cli};
-
-fn smae(args: &[&str]) {
-    let mut argv = vec!["smae-train"];
-    argv.extend_from_slice(args);
-    run(Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{e}")))
-        .unwrap_or_else(|e| panic!("{e:#}"));
-}
+use smae_tests::{neon_tasks, shared_data, smae, Scratch};
 
 const TINY: &[&str] = &[
     "--model",

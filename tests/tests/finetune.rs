@@ -5,21 +5,8 @@
 
 use std::path::Path;
 
-use clap::Parser;
 use serde_json::Value;
-use smae_tests::{neon_tasks, Scratch};
-use smae_train::cli::{run, Cli};
-
-fn smae(args: &[&str]) {
-    let mut argv = vec!["smae-train"];
-    argv.extend_from_slice(args);
-    run(Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{e}")))
-        .unwrap_or_else(|e| panic!("{e:#}"));
-}
-
-fn json(p: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
-}
+use smae_tests::{json, neon_tasks, smae, Scratch};
 
 const TINY: &[&str] = &[
     "--model",

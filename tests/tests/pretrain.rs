@@ -4,10 +4,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use clap::Parser;
 use serde_json::Value;
-use smae_tests::{make_chips, Scratch};
-use smae_train::cli::{run, Cli};
+use smae_tests::{make_chips, smae, Scratch};
 
 /// A small custom ViT that trains in seconds in a debug build.
 const TINY: &[&str] = &[
@@ -30,13 +28,6 @@ const TINY: &[&str] = &[
     "--decoder-heads",
     "4",
 ];
-
-fn smae(args: &[&str]) {
-    let mut argv = vec!["smae-train"];
-    argv.extend_from_slice(args);
-    let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{e}"));
-    run(cli).unwrap_or_else(|e| panic!("smae-train {}: {e:#}", args.join(" ")));
-}
 
 fn pretrain(data: &Path, out: &Path, extra: &[&str]) {
     let mut args = vec![

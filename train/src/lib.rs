@@ -4,6 +4,7 @@
 
 pub mod annotations;
 pub mod bench;
+pub mod burn_rng;
 pub mod checkpoint;
 pub mod cli;
 pub mod curate;

@@ -204,9 +204,8 @@ pub fn build_model<B: Backend, M: crate::method::Pretrainer<B> + burn_store::Mod
     // Burn's generator is per process: hold a lock while seeding and drawing
     // every initial value (stable_ids materialises the lazy parameters), so
     // two models built at once in one process get their own seeded init.
-    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let mut model = {
-        let _guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = crate::burn_rng::lock();
         B::seed(device, seed);
         stable_ids(M::build(vit, dec, device))
     };

@@ -454,9 +454,6 @@ impl<B: AutodiffBackend> TaskModel<B> for Detector<B> {
     }
 }
 
-/// Serialises seeding + forward passes that draw random numbers.
-static STEP_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// A host-side training batch.
 pub enum Batch {
     Classify {
@@ -482,9 +479,8 @@ pub fn build_model<B: AutodiffBackend, M: TaskModel<B>>(
 where
     M::InnerModule: Evaluate<B::InnerBackend>,
 {
-    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let mut model = {
-        let _g = INIT.lock().unwrap_or_else(|e| e.into_inner());
+        let _g = crate::burn_rng::lock();
         B::seed(device, cfg.seed);
         stable_ids(M::build(cfg, device))
     };
@@ -579,7 +575,7 @@ impl Job {
                 // step (under a process-wide lock) so a resumed run draws the
                 // same masks as an uninterrupted one.
                 let (loss, parts) = {
-                    let _rng = STEP_RNG.lock().unwrap_or_else(|e| e.into_inner());
+                    let _rng = crate::burn_rng::lock();
                     B::seed(device, step_seed);
                     model.batch_loss(imgs, batch, cfg)
                 };

@@ -1,0 +1,440 @@
+//! One scene through one model: checks everything that can be checked
+//! before work starts, tiles the scene for the model's task, streams the
+//! tiles through the pipeline and writes the task's output atomically.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use smae_geom::Overlap;
+
+use crate::blend::{resize_bilinear, resize_mask, Strip};
+use crate::detections::{DetectOptions, DetectionSink, SceneDetection};
+use crate::geotiff::{check_writable, palette, Finish, RasterWriter};
+use crate::model::Model;
+use crate::pipeline::{self, Done, Tta};
+use crate::raster::{ReadSpec, Scene};
+use crate::tiling::{hann, CellGrid, Grid, Job};
+use crate::{blend, geojson_writer, overlay};
+
+/// Class-map value of nodata pixels.
+pub const CLASS_NODATA: u8 = 255;
+
+/// Longer side of the overlay picture.
+const OVERLAY_SIDE: usize = 2048;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Tile side in scene pixels (the card's by default); resampled to the
+    /// model's input size when they differ.
+    pub tile: Option<usize>,
+    pub overlap: Option<usize>,
+    pub batch: usize,
+    /// 1-based scene bands (the card's by default).
+    pub bands: Option<Vec<usize>>,
+    /// Multiplier applied to raw values before mean/std (the card's by default).
+    pub scale: Option<f64>,
+    /// Nodata value overriding the scene's masks.
+    pub nodata: Option<f64>,
+    pub tta: bool,
+    pub score: Option<f32>,
+    pub nms_iou: Option<f32>,
+    pub merge: Overlap,
+    pub merge_threshold: f32,
+    pub class_agnostic: bool,
+    /// Also write a PNG of the scene with the result drawn on it.
+    pub overlay: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            tile: None,
+            overlap: None,
+            batch: 4,
+            bands: None,
+            scale: None,
+            nodata: None,
+            tta: false,
+            score: None,
+            nms_iou: None,
+            merge: Overlap::Ios,
+            merge_threshold: 0.6,
+            class_agnostic: false,
+            overlay: None,
+            quiet: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub task: String,
+    pub output: PathBuf,
+    pub engine: String,
+    pub width: usize,
+    pub height: usize,
+    pub tile: usize,
+    pub overlap: usize,
+    pub tiles: usize,
+    /// Tiles without a valid pixel, not run.
+    pub skipped_tiles: usize,
+    pub nan_pixels: usize,
+    pub detections: Option<usize>,
+    pub georeferenced: bool,
+    pub seconds: f64,
+    pub warnings: Vec<String>,
+}
+
+impl Model {
+    /// Runs the model on `input` and writes `output` (GeoTIFF for classify
+    /// and segment, GeoJSON for detection).
+    pub fn run(&mut self, input: &Path, output: &Path, opts: &RunOptions) -> Result<RunReport> {
+        let start = Instant::now();
+        let task = self.card.task.clone();
+        let ext = output
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let raster_out = matches!(task.as_str(), "classify" | "segment");
+        match (raster_out, ext.as_str()) {
+            (true, "tif" | "tiff") | (false, "geojson" | "json") => {}
+            (true, _) => bail!(
+                "a {task} model writes a GeoTIFF: name the output .tif, not {}",
+                output.display()
+            ),
+            (false, _) => bail!(
+                "a {task} model writes GeoJSON: name the output .geojson, not {}",
+                output.display()
+            ),
+        }
+        if opts.tta && !raster_out {
+            bail!("--tta is available for classify and segment models, not {task}");
+        }
+        if raster_out && self.card.classes.len() >= CLASS_NODATA as usize {
+            bail!(
+                "the class map holds at most 254 classes; this model has {}",
+                self.card.classes.len()
+            );
+        }
+        let scene = Scene::open(input)?;
+        let input_spec = &self.card.input;
+        let spec = ReadSpec {
+            bands: opts
+                .bands
+                .clone()
+                .unwrap_or_else(|| input_spec.bands.clone()),
+            size: input_spec.size,
+            scale: opts.scale.unwrap_or(input_spec.scale),
+            mean: input_spec.mean.clone(),
+            std: input_spec.std.clone(),
+            nodata: opts.nodata,
+        };
+        scene.check(&spec)?;
+        let tile = opts.tile.unwrap_or(self.card.tile.size);
+        let overlap = opts.overlap.unwrap_or(self.card.tile.overlap);
+        if tile == 0 || overlap >= tile {
+            bail!("the overlap ({overlap}) must be smaller than the tile ({tile})");
+        }
+        check_writable(output)?;
+        if let Some(o) = &opts.overlay {
+            check_writable(o)?;
+        }
+
+        let mut warnings = Vec::new();
+        if scene.georef.is_none() {
+            warnings.push(format!(
+                "{} has no georeferencing: the output is in pixel coordinates",
+                input.display()
+            ));
+        }
+        if scene.dtype != "Byte" && opts.scale.is_none() && (spec.scale - 1.0 / 255.0).abs() < 1e-9
+        {
+            warnings.push(format!(
+                "{} holds {} values but the model expects 8-bit values scaled by 1/255; pass --scale if it needs another",
+                input.display(),
+                scene.dtype
+            ));
+        }
+        let mut report = RunReport {
+            task: task.clone(),
+            output: output.to_path_buf(),
+            engine: self.engine_name(),
+            width: scene.width,
+            height: scene.height,
+            tile,
+            overlap,
+            tiles: 0,
+            skipped_tiles: 0,
+            nan_pixels: 0,
+            detections: None,
+            georeferenced: scene.georef.is_some(),
+            seconds: 0.0,
+            warnings,
+        };
+        let ctx = Ctx {
+            scene: &scene,
+            spec: &spec,
+            tile,
+            overlap,
+            opts,
+        };
+        let dets = match task.as_str() {
+            "segment" => self
+                .segment(&ctx, output, &mut report)
+                .map(|_| Vec::new())?,
+            "classify" => self
+                .classify(&ctx, output, &mut report)
+                .map(|_| Vec::new())?,
+            _ => self.detect(&ctx, output, &mut report)?,
+        };
+        if let Some(path) = &opts.overlay {
+            let (mut img, scale) = overlay::scene_picture(input, &spec.bands, OVERLAY_SIDE)?;
+            if raster_out {
+                overlay::draw_classes(&mut img, output, self.card.classes.len())?;
+            } else {
+                overlay::draw_detections(&mut img, &dets, scale);
+            }
+            overlay::save(&img, path)?;
+        }
+        report.seconds = start.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    /// Streams `jobs` through the pipeline with a progress bar, counting
+    /// tiles into `report`; fails when no tile held a valid pixel.
+    fn stream(
+        &mut self,
+        ctx: &Ctx<'_>,
+        jobs: Vec<Job>,
+        report: &mut RunReport,
+        mut sink: impl FnMut(Done) -> Result<()>,
+    ) -> Result<()> {
+        let bar = progress(jobs.len(), ctx.opts.quiet);
+        let mut spatial = vec![false; self.output_index.len()];
+        for (o, &i) in self.card.outputs.iter().zip(&self.output_index) {
+            spatial[i] = o.layout.ends_with(&["y".to_string(), "x".to_string()]);
+        }
+        let popts = pipeline::Options {
+            batch: ctx.opts.batch.max(1),
+            tta: if ctx.opts.tta { Tta::Flips } else { Tta::None },
+            spatial,
+        };
+        report.tiles = jobs.len();
+        let (mut skipped, mut nan) = (0, 0);
+        pipeline::run(
+            ctx.scene,
+            ctx.spec,
+            jobs,
+            self.engine.as_mut(),
+            &popts,
+            |d| {
+                skipped += d.outputs.is_none() as usize;
+                nan += d.tile.nan_count;
+                bar.inc(1);
+                sink(d)
+            },
+        )?;
+        bar.finish_and_clear();
+        report.skipped_tiles = skipped;
+        report.nan_pixels = nan;
+        if nan > 0 {
+            report
+                .warnings
+                .push(format!("{nan} NaN pixels were treated as nodata"));
+        }
+        if skipped == report.tiles {
+            bail!(
+                "nothing to infer: every pixel of {} is nodata",
+                ctx.scene.path.display()
+            );
+        }
+        Ok(())
+    }
+
+    fn segment(&mut self, ctx: &Ctx<'_>, output: &Path, report: &mut RunReport) -> Result<()> {
+        let (w, h, t, n) = (ctx.scene.width, ctx.scene.height, ctx.tile, ctx.spec.size);
+        let classes = self.card.classes.len();
+        let probs_at = self.output_of("probabilities")?;
+        let grid = Grid::new(w, h, t, ctx.overlap);
+        let mut writer = RasterWriter::create::<u8>(
+            output,
+            w,
+            h,
+            1,
+            ctx.scene.georef.as_ref(),
+            CLASS_NODATA as f64,
+        )?;
+        let mut strip = Strip::new(w, classes, t);
+        let ys = grid.ys.clone();
+        let mut row = 0usize;
+        self.stream(ctx, grid.jobs(w, h), report, |d| {
+            let (x, y) = (d.job.win.x as usize, d.job.win.y as usize);
+            while ys[row] < y {
+                // every tile of row `row` is in: its rows above the next tile row are final
+                row += 1;
+                let until = ys[row];
+                let top = strip.top();
+                writer.write_rows(1, top, w, strip.take_rows(until, CLASS_NODATA))?;
+            }
+            if let Some(out) = d.outputs {
+                let probs = out[probs_at].as_standard_layout().to_owned();
+                let probs = resize_bilinear(probs.as_slice().unwrap_or(&[]), classes, n, t);
+                let valid = resize_mask(&d.tile.valid, n, t);
+                let wx = hann(t, x == 0, x + t >= w);
+                let wy = hann(t, y == 0, y + t >= h);
+                strip.add(x, y, t, &probs, &valid, &wx, &wy, h);
+            }
+            Ok(())
+        })?;
+        let top = strip.top();
+        writer.write_rows(1, top, w, strip.take_rows(h, CLASS_NODATA))?;
+        let metadata = self.class_metadata();
+        writer.finish(Finish {
+            descriptions: &["class".to_string()],
+            metadata: &metadata,
+            resampling: "MODE",
+            palette: Some(&palette(classes)),
+        })
+    }
+
+    fn classify(&mut self, ctx: &Ctx<'_>, output: &Path, report: &mut RunReport) -> Result<()> {
+        let (w, h, t, n) = (ctx.scene.width, ctx.scene.height, ctx.tile, ctx.spec.size);
+        let classes = self.card.classes.len();
+        let probs_at = self.output_of("probabilities")?;
+        let cells = CellGrid::new(w, h, t, ctx.overlap);
+        let georef = ctx
+            .scene
+            .georef
+            .as_ref()
+            .map(|g| g.scaled(cells.stride as f64));
+        let mut writer = RasterWriter::create::<f32>(
+            output,
+            cells.cols,
+            cells.rows,
+            1 + classes,
+            georef.as_ref(),
+            f64::NAN,
+        )?;
+        let mut bands: Vec<Vec<f32>> = vec![Vec::with_capacity(cells.cols); 1 + classes];
+        let mut row = 0;
+        let f = n as f64 / t as f64;
+        self.stream(ctx, cells.jobs(w, h), report, |d| {
+            // does the cell itself (the tile's centre block) hold data?
+            let off = t / 2 - cells.stride / 2;
+            let (a, b) = (
+                (off as f64 * f) as usize,
+                (((off + cells.stride) as f64 * f).ceil() as usize).min(n),
+            );
+            let cell_valid = (a..b).any(|y| (a..b).any(|x| d.tile.valid[y * n + x]));
+            match d.outputs.filter(|_| cell_valid) {
+                Some(out) => {
+                    let p: Vec<f32> = out[probs_at].iter().copied().collect();
+                    bands[0].push(blend::argmax(&p) as f32);
+                    for (k, v) in p.iter().enumerate() {
+                        bands[1 + k].push(*v);
+                    }
+                }
+                None => bands.iter_mut().for_each(|b| b.push(f32::NAN)),
+            }
+            if bands[0].len() == cells.cols {
+                for (i, b) in bands.iter_mut().enumerate() {
+                    writer.write_rows(i + 1, row, cells.cols, std::mem::take(b))?;
+                }
+                row += 1;
+            }
+            Ok(())
+        })?;
+        let mut descriptions = vec!["class".to_string()];
+        descriptions.extend(self.card.classes.iter().map(|c| format!("p({c})")));
+        let mut metadata = self.class_metadata();
+        metadata.push(("SMAE_STRIDE_PIXELS".into(), cells.stride.to_string()));
+        writer.finish(Finish {
+            descriptions: &descriptions,
+            metadata: &metadata,
+            resampling: "NEAREST",
+            palette: None,
+        })
+    }
+
+    fn detect(
+        &mut self,
+        ctx: &Ctx<'_>,
+        output: &Path,
+        report: &mut RunReport,
+    ) -> Result<Vec<SceneDetection>> {
+        let (w, h, t, n) = (ctx.scene.width, ctx.scene.height, ctx.tile, ctx.spec.size);
+        let oriented = self.card.task == "detect-obb";
+        let geometry_at = self.output_of(if oriented {
+            "rboxes_cxcywha"
+        } else {
+            "boxes_xyxy"
+        })?;
+        let scores_at = self.output_of("scores")?;
+        let th = &self.card.thresholds;
+        let o = ctx.opts;
+        let dopts = DetectOptions {
+            score: o.score.unwrap_or(th.score as f32),
+            nms_iou: o.nms_iou.unwrap_or(th.nms_iou as f32),
+            max_per_tile: th.max_detections,
+            merge: o.merge,
+            merge_threshold: o.merge_threshold,
+            per_class: !o.class_agnostic,
+        };
+        let mut sink = DetectionSink::new(dopts, self.card.classes.len(), oriented, w, h);
+        let grid = Grid::new(w, h, t, ctx.overlap);
+        let factor = t as f32 / n as f32;
+        self.stream(ctx, grid.jobs(w, h), report, |d| {
+            if let Some(out) = d.outputs {
+                let g: Vec<f32> = out[geometry_at].iter().copied().collect();
+                let s: Vec<f32> = out[scores_at].iter().copied().collect();
+                let valid = &d.tile.valid;
+                sink.add_tile(&g, &s, (d.job.win.x, d.job.win.y), factor, |x, y| {
+                    let (c, r) = ((x / factor) as usize, (y / factor) as usize);
+                    c < n && r < n && valid[r * n + c]
+                });
+            }
+            Ok(())
+        })?;
+        let dets = sink.finish();
+        report.detections = Some(dets.len());
+        let fc = geojson_writer::collection(&dets, &self.card.classes, ctx.scene.georef.as_ref());
+        geojson_writer::write(output, &fc)?;
+        Ok(dets)
+    }
+
+    fn class_metadata(&self) -> Vec<(String, String)> {
+        vec![
+            ("SMAE_TASK".into(), self.card.task.clone()),
+            ("SMAE_CLASS_NAMES".into(), self.card.classes.join(",")),
+            ("SMAE_MODEL".into(), self.path.display().to_string()),
+        ]
+    }
+}
+
+struct Ctx<'a> {
+    scene: &'a Scene,
+    spec: &'a ReadSpec,
+    tile: usize,
+    overlap: usize,
+    opts: &'a RunOptions,
+}
+
+fn progress(len: usize, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} tiles ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar
+}

@@ -1,0 +1,272 @@
+//! `smae-infer` on bad input: one clear line on stderr, a non-zero exit,
+//! no panic, and nothing left at the output path.
+
+mod common;
+
+use std::path::Path;
+
+use common::{data, fixture, hidden_files, scratch};
+use std::process::Command;
+
+use gdal::raster::Buffer;
+use gdal::DriverManager;
+
+fn smae_infer(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_smae-infer"))
+        .args(args)
+        .output()
+        .expect("smae-infer runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `smae-infer run`, expecting a one-line error containing `needle` and
+/// no output file (nor temporary files) in the output folder.
+fn fails(model: &Path, input: &Path, output: &Path, extra: &[&str], needle: &str) {
+    let mut args = vec![
+        "run",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let (code, _, err) = smae_infer(&args);
+    assert_eq!(code, 1, "{needle}: exit {code}, stderr {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("warning:")).collect();
+    assert_eq!(lines.len(), 1, "{needle}: {err}");
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains(needle),
+        "{needle}: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!output.exists(), "{} was written", output.display());
+    if let Some(dir) = output.parent().filter(|d| d.is_dir()) {
+        let tmp = hidden_files(dir);
+        assert!(tmp.is_empty(), "{needle}: temporary files left: {tmp:?}");
+    }
+}
+
+/// A float raster of `w x h` x 3 bands from `f(band, i)`, nodata `nd`.
+fn float_raster(path: &Path, w: usize, h: usize, nd: Option<f64>, f: impl Fn(usize, usize) -> f32) {
+    let mut ds = DriverManager::get_driver_by_name("GTiff")
+        .unwrap()
+        .create_with_band_type::<f32, _>(path, w, h, 3)
+        .unwrap();
+    ds.set_geo_transform(&[300000.0, 10.0, 0.0, 5000000.0, 0.0, -10.0])
+        .unwrap();
+    ds.set_spatial_ref(&gdal::spatial_ref::SpatialRef::from_epsg(32633).unwrap())
+        .unwrap();
+    for b in 1..=3 {
+        let mut band = ds.rasterband(b).unwrap();
+        band.set_no_data_value(nd).unwrap();
+        let v = (0..w * h).map(|i| f(b, i)).collect();
+        band.write((0, 0), (w, h), &mut Buffer::new((w, h), v))
+            .unwrap();
+    }
+}
+
+#[test]
+fn bad_inputs_are_one_line_errors() {
+    let dir = scratch("bad");
+    let seg = fixture("pointwise_segment.onnx");
+    let scene = data().join("deepforest/OSBS_029.tif");
+    let out = dir.join("out.tif");
+
+    fails(&seg, &dir.join("missing.tif"), &out, &[], "does not exist");
+    std::fs::write(dir.join("notes.txt"), "not a raster\n").unwrap();
+    fails(
+        &seg,
+        &dir.join("notes.txt"),
+        &out,
+        &[],
+        "not a raster GDAL can read",
+    );
+    // a GeoTIFF cut in half: the header opens, the pixels do not
+    let bytes = std::fs::read(data().join("rasterio/RGB.byte.tif")).unwrap();
+    std::fs::write(dir.join("truncated.tif"), &bytes[..bytes.len() / 2]).unwrap();
+    fails(&seg, &dir.join("truncated.tif"), &out, &[], "truncated");
+    // one band where the model reads three
+    let one = DriverManager::get_driver_by_name("GTiff")
+        .unwrap()
+        .create_with_band_type::<u8, _>(dir.join("one.tif"), 40, 40, 1)
+        .unwrap();
+    one.rasterband(1).unwrap().fill(7.0, None).unwrap();
+    drop(one);
+    fails(
+        &seg,
+        &dir.join("one.tif"),
+        &out,
+        &[],
+        "has 1 band, but the model reads band 2",
+    );
+    // every pixel nodata
+    float_raster(&dir.join("empty.tif"), 50, 40, Some(-1.0), |_, _| -1.0);
+    fails(
+        &seg,
+        &dir.join("empty.tif"),
+        &out,
+        &["--scale", "1"],
+        "every pixel",
+    );
+    // every pixel NaN
+    float_raster(&dir.join("nan.tif"), 50, 40, None, |_, _| f32::NAN);
+    fails(
+        &seg,
+        &dir.join("nan.tif"),
+        &out,
+        &["--scale", "1"],
+        "every pixel",
+    );
+    // models: no card, a task without a scene writer, missing
+    fails(
+        &fixture("no_card.onnx"),
+        &scene,
+        &out,
+        &[],
+        "has no smae model card",
+    );
+    fails(
+        &fixture("embed.onnx"),
+        &scene,
+        &out,
+        &[],
+        "has no scene writer",
+    );
+    fails(&dir.join("nope.onnx"), &scene, &out, &[], "does not exist");
+    std::fs::write(dir.join("junk.onnx"), [0xffu8; 64]).unwrap();
+    fails(
+        &dir.join("junk.onnx"),
+        &scene,
+        &out,
+        &[],
+        "not an ONNX model",
+    );
+    // outputs: wrong kind, folder missing
+    fails(
+        &seg,
+        &scene,
+        &dir.join("out.geojson"),
+        &[],
+        "writes a GeoTIFF",
+    );
+    fails(
+        &seg,
+        &scene,
+        &dir.join("no/such/dir/out.tif"),
+        &[],
+        "cannot write",
+    );
+    // options
+    fails(
+        &seg,
+        &scene,
+        &out,
+        &["--overlap", "32"],
+        "must be smaller than the tile",
+    );
+    fails(
+        &seg,
+        &scene,
+        &out,
+        &["--backend", "magic"],
+        "unknown backend",
+    );
+    fails(&seg, &scene, &out, &["--bands", "1,2,9"], "reads band 9");
+    fails(
+        &seg,
+        &scene,
+        &out,
+        &["--device", "cuda", "--backend", "tract"],
+        "CPU only",
+    );
+    fails(
+        &seg,
+        &scene,
+        &out,
+        &[
+            "--backend",
+            "ort",
+            "--ort-lib",
+            "/nonexistent/libonnxruntime.so",
+        ],
+        "ONNX Runtime",
+    );
+}
+
+/// NaN pixels inside an otherwise valid scene become nodata, with a warning.
+#[test]
+fn nan_pixels_are_nodata() {
+    let dir = scratch("nan");
+    let input = dir.join("holes.tif");
+    // green > red everywhere (class 1), a NaN hole in the first 10 pixels of each row
+    float_raster(&input, 60, 50, None, |b, i| {
+        if i % 60 < 10 {
+            f32::NAN
+        } else if b == 2 {
+            0.8
+        } else {
+            0.2
+        }
+    });
+    let out = dir.join("holes-out.tif");
+    let (code, _, err) = smae_infer(&[
+        "run",
+        "--model",
+        fixture("pointwise_segment.onnx").to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--scale",
+        "1",
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: 500 NaN pixels were treated as nodata"),
+        "{err}"
+    );
+    let ds = gdal::Dataset::open(&out).unwrap();
+    let v = ds
+        .rasterband(1)
+        .unwrap()
+        .read_band_as::<u8>()
+        .unwrap()
+        .into_shape_and_vec()
+        .1;
+    for (i, c) in v.iter().enumerate() {
+        assert_eq!(*c, if i % 60 < 10 { 255 } else { 1 }, "pixel {i}");
+    }
+}
+
+#[test]
+fn info_prints_the_card() {
+    let (code, out, err) = smae_infer(&[
+        "info",
+        "--model",
+        fixture("pointwise_segment.onnx").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("task:     segment"), "{out}");
+    assert!(out.contains("classes:  red, green"), "{out}");
+    let (code, out, _) = smae_infer(&[
+        "info",
+        "--json",
+        "--model",
+        fixture("mean_classify.onnx").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let card: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(card["tile"]["overlap"], 16);
+    let (code, _, err) =
+        smae_infer(&["info", "--model", fixture("no_card.onnx").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no smae model card"), "{err}");
+}

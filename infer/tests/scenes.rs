@@ -1,0 +1,422 @@
+//! smae-infer on the real rasters of ../shared/data with small models whose
+//! right answer is known pixel by pixel (infer/tests/fixtures): the class
+//! map must equal that answer everywhere, whatever the tiling, with nodata
+//! where the scene has none, and keep the scene's CRS and geotransform.
+
+mod common;
+
+use std::path::Path;
+
+use common::{data, fixture, hidden_files, scratch};
+
+use gdal::raster::Buffer;
+use gdal::{Dataset, DriverManager, Metadata};
+use smae_infer::{Backend, Model, ModelOptions, RunOptions};
+
+fn model(name: &str, backend: Backend) -> Model {
+    let opts = ModelOptions {
+        backend,
+        threads: 2,
+        ..Default::default()
+    };
+    Model::open(&fixture(name), &opts).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+fn quiet() -> RunOptions {
+    RunOptions {
+        quiet: true,
+        ..Default::default()
+    }
+}
+
+/// Bands 1..=3 of `path` and the pixel validity GDAL reports (mask band).
+fn read_rgb(path: &Path) -> (usize, usize, Vec<Vec<f64>>, Vec<bool>) {
+    let ds = Dataset::open(path).unwrap();
+    let (w, h) = ds.raster_size();
+    let mut bands = Vec::new();
+    let mut valid = vec![true; w * h];
+    for b in 1..=3 {
+        let band = ds.rasterband(b).unwrap();
+        bands.push(band.read_band_as::<f64>().unwrap().into_shape_and_vec().1);
+        let mask = band.open_mask_band().unwrap().read_band_as::<u8>().unwrap();
+        for (v, m) in valid.iter_mut().zip(mask.data()) {
+            *v &= *m > 0;
+        }
+    }
+    (w, h, bands, valid)
+}
+
+/// The pointwise model's answer: 1 where green > red, else 0; 255 on nodata.
+fn reference_classes(path: &Path) -> (usize, usize, Vec<u8>) {
+    let (w, h, b, valid) = read_rgb(path);
+    let classes = (0..w * h)
+        .map(|i| {
+            if !valid[i] {
+                255
+            } else {
+                (b[1][i] > b[0][i]) as u8
+            }
+        })
+        .collect();
+    (w, h, classes)
+}
+
+fn read_u8(path: &Path) -> (usize, usize, Vec<u8>) {
+    let ds = Dataset::open(path).unwrap();
+    let (w, h) = ds.raster_size();
+    let v = ds
+        .rasterband(1)
+        .unwrap()
+        .read_band_as::<u8>()
+        .unwrap()
+        .into_shape_and_vec()
+        .1;
+    (w, h, v)
+}
+
+fn assert_same_georef(a: &Path, b: &Path) {
+    let (a, b) = (Dataset::open(a).unwrap(), Dataset::open(b).unwrap());
+    assert_eq!(a.geo_transform().unwrap(), b.geo_transform().unwrap());
+    let (sa, sb) = (a.spatial_ref().unwrap(), b.spatial_ref().unwrap());
+    assert_eq!(sa.auth_code().ok(), sb.auth_code().ok());
+    assert!(sa.to_wkt().unwrap() == sb.to_wkt().unwrap() || sa.auth_code().is_ok());
+}
+
+fn segment(model: &mut Model, input: &Path, out: &Path, opts: &RunOptions) {
+    model
+        .run(input, out, opts)
+        .unwrap_or_else(|e| panic!("{}: {e:#}", input.display()));
+}
+
+/// Landsat excerpt with a nodata collar: the class map equals the pointwise
+/// answer at every pixel, nodata exactly on the collar, the same CRS and
+/// geotransform, written as a COG; on both runtimes and for several tilings.
+#[test]
+fn segment_landsat_with_nodata_collar() {
+    let dir = scratch("landsat");
+    let input = data().join("rasterio/RGB.byte.tif");
+    let (w, h, want) = reference_classes(&input);
+    assert!(want.contains(&255) && want.contains(&0) && want.contains(&1));
+    for (backend, overlap, batch) in [
+        (Backend::Tract, 8, 4),
+        (Backend::Ort, 8, 3),
+        (Backend::Tract, 0, 1),
+        (Backend::Ort, 31, 8),
+    ] {
+        let mut m = model("pointwise_segment.onnx", backend);
+        let out = dir.join(format!("{backend:?}-{overlap}.tif"));
+        let opts = RunOptions {
+            overlap: Some(overlap),
+            batch,
+            ..quiet()
+        };
+        segment(&mut m, &input, &out, &opts);
+        let (gw, gh, got) = read_u8(&out);
+        assert_eq!((gw, gh), (w, h));
+        let wrong = got.iter().zip(&want).filter(|(a, b)| a != b).count();
+        assert_eq!(
+            wrong, 0,
+            "{backend:?} overlap {overlap}: {wrong} pixels differ"
+        );
+        assert_same_georef(&input, &out);
+        let ds = Dataset::open(&out).unwrap();
+        assert_eq!(
+            ds.metadata_item("LAYOUT", "IMAGE_STRUCTURE").as_deref(),
+            Some("COG")
+        );
+        assert_eq!(
+            ds.metadata_item("COMPRESSION", "IMAGE_STRUCTURE")
+                .as_deref(),
+            Some("DEFLATE")
+        );
+        let band = ds.rasterband(1).unwrap();
+        assert_eq!(band.no_data_value(), Some(255.0));
+        assert_eq!(band.block_size(), (512, 512));
+        assert!(band.overview_count().unwrap() >= 1);
+        assert_eq!(
+            ds.metadata_item("SMAE_CLASS_NAMES", "").as_deref(),
+            Some("red,green")
+        );
+    }
+    let leftovers = hidden_files(&dir);
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+/// A COG with JPEG tiles, overviews and an internal mask; a 2048 px drone
+/// scene whose black corner is data (no nodata tag, so none is invented);
+/// a scene smaller than one tile (padded).
+#[test]
+fn segment_masks_and_odd_shapes() {
+    let dir = scratch("odd");
+    let mut m = model("pointwise_segment.onnx", Backend::Ort);
+    let cog = data().join("rasterio/cogeo.tif");
+    let out = dir.join("cog.tif");
+    segment(&mut m, &cog, &out, &quiet());
+    let (_, _, want) = reference_classes(&cog);
+    assert_eq!(read_u8(&out).2, want);
+
+    // an internal per-dataset mask band with a hole (GDAL's .msk-in-TIFF)
+    let masked = dir.join("masked.tif");
+    let src = Dataset::open(data().join("deepforest/OSBS_029.tif")).unwrap();
+    let dst = src
+        .create_copy(
+            &DriverManager::get_driver_by_name("GTiff").unwrap(),
+            &masked,
+            &Default::default(),
+        )
+        .unwrap();
+    for b in 1..=3 {
+        dst.rasterband(b).unwrap().set_no_data_value(None).unwrap();
+    }
+    dst.rasterband(1).unwrap().create_mask_band(true).unwrap();
+    let hole: Vec<u8> = (0..400 * 400)
+        .map(|i| {
+            if (i % 400 >= 150 && i % 400 < 230) && (i / 400 >= 40 && i / 400 < 333) {
+                0
+            } else {
+                255
+            }
+        })
+        .collect();
+    dst.rasterband(1)
+        .unwrap()
+        .open_mask_band()
+        .unwrap()
+        .write(
+            (0, 0),
+            (400, 400),
+            &mut Buffer::new((400, 400), hole.clone()),
+        )
+        .unwrap();
+    drop(dst);
+    let out = dir.join("masked-out.tif");
+    segment(&mut m, &masked, &out, &quiet());
+    let want = reference_classes(&masked).2;
+    assert_eq!(
+        want.iter().filter(|&&c| c == 255).count(),
+        80 * 293,
+        "the mask is read back"
+    );
+    assert_eq!(read_u8(&out).2, want);
+
+    let drone = data().join("deepforest/5b90f92da0d7280005fab355_4310.tif");
+    let out = dir.join("drone.tif");
+    let opts = RunOptions {
+        overlap: Some(4),
+        batch: 16,
+        ..quiet()
+    };
+    segment(&mut m, &drone, &out, &opts);
+    let (_, _, got) = read_u8(&out);
+    assert!(!got.contains(&255), "no nodata tag: every pixel is data");
+    assert_eq!(got, reference_classes(&drone).2);
+
+    // a 20 x 13 crop, smaller than the 32 px tile
+    let small = dir.join("small.tif");
+    let src = Dataset::open(data().join("deepforest/OSBS_029.tif")).unwrap();
+    let mut dst = DriverManager::get_driver_by_name("GTiff")
+        .unwrap()
+        .create_with_band_type::<u8, _>(&small, 20, 13, 3)
+        .unwrap();
+    dst.set_geo_transform(&src.geo_transform().unwrap())
+        .unwrap();
+    dst.set_spatial_ref(&src.spatial_ref().unwrap()).unwrap();
+    for b in 1..=3 {
+        let v = src
+            .rasterband(b)
+            .unwrap()
+            .read_as::<u8>((100, 100), (20, 13), (20, 13), None)
+            .unwrap();
+        dst.rasterband(b)
+            .unwrap()
+            .write(
+                (0, 0),
+                (20, 13),
+                &mut Buffer::new((20, 13), v.into_shape_and_vec().1),
+            )
+            .unwrap();
+    }
+    drop(dst);
+    let out = dir.join("small-out.tif");
+    segment(&mut m, &small, &out, &quiet());
+    assert_eq!(read_u8(&out).2, reference_classes(&small).2);
+}
+
+/// Test-time flips leave a pointwise model's answer unchanged; tiles twice
+/// the model input (read at half resolution, probabilities resampled back)
+/// put the class boundary of a smooth scene where it is, to a pixel.
+#[test]
+fn tta_and_resampled_tiles() {
+    let dir = scratch("tta");
+    let mut m = model("pointwise_segment.onnx", Backend::Tract);
+    let input = data().join("deepforest/OSBS_029.tif");
+    let (_, _, want) = reference_classes(&input);
+    let out = dir.join("tta.tif");
+    segment(
+        &mut m,
+        &input,
+        &out,
+        &RunOptions {
+            tta: true,
+            ..quiet()
+        },
+    );
+    assert_eq!(read_u8(&out).2, want);
+
+    // red rises to the right, green downwards: class 1 (green > red) below
+    // the diagonal y = x
+    let (w, h) = (300usize, 200usize);
+    let ramp = dir.join("ramp.tif");
+    let mut ds = DriverManager::get_driver_by_name("GTiff")
+        .unwrap()
+        .create_with_band_type::<u8, _>(&ramp, w, h, 3)
+        .unwrap();
+    ds.set_geo_transform(&[0.0, 1.0, 0.0, 0.0, 0.0, -1.0])
+        .unwrap();
+    for b in 1..=3 {
+        let v: Vec<u8> = (0..w * h)
+            .map(|i| match b {
+                1 => ((i % w) / 2 + 10) as u8,
+                2 => ((i / w) / 2 + 10) as u8,
+                _ => 0,
+            })
+            .collect();
+        ds.rasterband(b)
+            .unwrap()
+            .write((0, 0), (w, h), &mut Buffer::new((w, h), v))
+            .unwrap();
+    }
+    drop(ds);
+    let out = dir.join("big-tiles.tif");
+    let opts = RunOptions {
+        tile: Some(64),
+        overlap: Some(16),
+        ..quiet()
+    };
+    segment(&mut m, &ramp, &out, &opts);
+    let got = read_u8(&out).2;
+    let want = reference_classes(&ramp).2;
+    for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+        let (x, y) = ((i % w) as f64, (i / w) as f64);
+        // values step every 2 px: allow the boundary to move by 2.5 px
+        assert!(a == b || (x - y).abs() <= 2.5, "pixel {x},{y}: {a} vs {b}");
+    }
+}
+
+/// Ten float32 bands with nodata -9999: bands chosen and scaled by the user,
+/// nodata honoured.
+#[test]
+fn multiband_float_scene() {
+    let dir = scratch("hls");
+    let mut m = model("pointwise_segment.onnx", Backend::Ort);
+    let input = data().join("terratorch/hls_10band_utm14n_224.tif");
+    let out = dir.join("hls.tif");
+    let opts = RunOptions {
+        bands: Some(vec![3, 2, 1]),
+        scale: Some(255.0 / 10000.0),
+        ..quiet()
+    };
+    let report = m.run(&input, &out, &opts).unwrap();
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    let ds = Dataset::open(&input).unwrap();
+    let band = |b: usize| {
+        ds.rasterband(b)
+            .unwrap()
+            .read_band_as::<f64>()
+            .unwrap()
+            .into_shape_and_vec()
+            .1
+    };
+    let (r, g, b1) = (band(3), band(2), band(1));
+    let nd = ds.rasterband(1).unwrap().no_data_value();
+    assert_eq!(nd, Some(-9999.0));
+    let got = read_u8(&out).2;
+    for i in 0..r.len() {
+        let bad = [&b1, &g, &r].iter().any(|b| Some(b[i]) == nd);
+        let expected = if bad { 255 } else { (g[i] > r[i]) as u8 };
+        assert_eq!(got[i], expected, "pixel {i}");
+    }
+    assert_same_georef(&input, &out);
+}
+
+/// One class-map cell per stride, the geotransform scaled to it, and the
+/// probability bands; cells equal the mean model's answer on the window.
+#[test]
+fn classify_grid() {
+    let dir = scratch("cls");
+    let mut m = model("mean_classify.onnx", Backend::Ort);
+    let input = data().join("deepforest/OSBS_029.tif");
+    let out = dir.join("cls.tif");
+    m.run(&input, &out, &quiet()).unwrap();
+    let ds = Dataset::open(&out).unwrap();
+    // tile 32, overlap 16: stride 16 -> 25 x 25 cells over 400 x 400
+    assert_eq!(ds.raster_size(), (25, 25));
+    assert_eq!(ds.raster_count(), 3);
+    let src = Dataset::open(&input).unwrap();
+    let (gs, go) = (src.geo_transform().unwrap(), ds.geo_transform().unwrap());
+    assert_eq!(go, [gs[0], gs[1] * 16.0, gs[2], gs[3], gs[4], gs[5] * 16.0]);
+    let class = ds
+        .rasterband(1)
+        .unwrap()
+        .read_band_as::<f32>()
+        .unwrap()
+        .into_shape_and_vec()
+        .1;
+    let p1 = ds
+        .rasterband(3)
+        .unwrap()
+        .read_band_as::<f32>()
+        .unwrap()
+        .into_shape_and_vec()
+        .1;
+    let (w, h, b, valid) = read_rgb(&input);
+    let mut checked = 0;
+    for r in 0..25 {
+        for c in 0..25 {
+            // window of 32 centred on the cell: starts at 16 c + 8 - 16
+            let (x0, y0) = (16 * c as i64 - 8, 16 * r as i64 - 8);
+            let mut sum = 0.0;
+            for y in y0..y0 + 32 {
+                for x in x0..x0 + 32 {
+                    if x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h {
+                        let i = y as usize * w + x as usize;
+                        if valid[i] {
+                            sum += b[1][i] - b[0][i];
+                        }
+                    }
+                }
+            }
+            let i = r * 25 + c;
+            let sum = sum / 255.0 / 0.25 / 1024.0;
+            assert!(
+                (p1[i] as f64 - 1.0 / (1.0 + (-2.0 * sum).exp())).abs() < 1e-4,
+                "cell {r},{c}"
+            );
+            if sum.abs() > 1e-4 {
+                assert_eq!(class[i], (sum > 0.0) as u8 as f32, "cell {r},{c}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 600);
+}
+
+/// A JPEG without georeferencing: pixel coordinates and a warning.
+#[test]
+fn non_georeferenced_scene_warns() {
+    let dir = scratch("nogeo");
+    let mut m = model("pointwise_segment.onnx", Backend::Tract);
+    let input = data().join("mmrotate/dior_00001.jpg");
+    let out = dir.join("dior.tif");
+    let report = m.run(&input, &out, &quiet()).unwrap();
+    assert!(!report.georeferenced);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("no georeferencing")),
+        "{:?}",
+        report.warnings
+    );
+    assert_eq!(read_u8(&out).2, reference_classes(&input).2);
+}
