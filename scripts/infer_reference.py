@@ -13,6 +13,7 @@ fraction of pixels on which the two class maps agree.
 import argparse
 import json
 import math
+import os
 import time
 
 import numpy as np
@@ -98,8 +99,11 @@ def main():
                 valid[y : y + rh, x : x + rw] |= m
         cls = np.argmax(acc, axis=0).astype(np.uint8)
         cls[~valid | (wsum <= 0)] = 255
-        profile = src.profile.copy()
-    profile.update(count=1, dtype="uint8", nodata=255, compress="deflate", tiled=True, blockxsize=512, blockysize=512)
+        profile = dict(driver="GTiff", width=w, height=h, count=1, dtype="uint8", crs=src.crs,
+                       transform=src.transform, nodata=255, compress="deflate", tiled=True,
+                       blockxsize=512, blockysize=512)
+    if os.path.exists(a.output):
+        os.remove(a.output)
     with rasterio.open(a.output, "w", **profile) as dst:
         dst.write(cls, 1)
     seconds = time.time() - start

@@ -8,7 +8,7 @@
 # (EPSG:32617) and a PNG overlay.
 #
 #   SMAE_EPOCHS      pre-training epochs (default 40; more is better)
-#   SMAE_DET_EPOCHS  detector fine-tuning epochs (default 8)
+#   SMAE_DET_EPOCHS  detector fine-tuning epochs (default 3)
 #   SMAE_MODEL       encoder size (default vit-tiny)
 #   SMAE_DEVICE      cpu (default) or cuda[:N] (builds with --features cuda)
 # A second run reuses the data, the build and every finished step.
@@ -26,7 +26,7 @@ export ORT_DYLIB_PATH="$PWD/.ort/libonnxruntime.so"
 
 model=${SMAE_MODEL:-vit-tiny}
 epochs=${SMAE_EPOCHS:-40}
-det_epochs=${SMAE_DET_EPOCHS:-8}
+det_epochs=${SMAE_DET_EPOCHS:-3}
 device=${SMAE_DEVICE:-cpu}
 wheel=data/deepforest
 
@@ -51,7 +51,8 @@ fi
 "$bin/smae-train" explain --image $wheel/OSBS_029.png --run "$pre" --epoch-fraction 0.5 --output "$pre/explain"
 
 # 3. Fine-tune the tree-crown detector (DeepForest's VOC boxes), evaluated
-#    on the held-out OSBS_029 scene.
+#    on the held-out OSBS_029 scene: 192 px windows (0.1 m) seen at 96 px,
+#    which the exported card records so smae-infer reads at the same scale.
 mkdir -p data/crowns/train data/crowns/val
 for f in 2019_YELL_2_541000_4977000_image_crop 2019_YELL_2_528000_4978000_image_crop2 SOAP_061; do
   for ext in png xml; do
@@ -68,7 +69,7 @@ elif [ -f "$det/config.json" ]; then
   "$bin/smae-train" finetune --task detect --output "$det" --resume --quiet
 else
   "$bin/smae-train" finetune --task detect --data data/crowns/train --val-data data/crowns/val \
-    --init "$pre" --output "$det" --merge-classes Tree --img-size 96 \
+    --init "$pre" --output "$det" --merge-classes Tree --img-size 96 --tile 192 \
     --epochs "$det_epochs" --batch-size 8 --lr 5e-4 --channels 64 --device "$device" --quiet
 fi
 

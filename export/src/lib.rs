@@ -199,7 +199,10 @@ fn card(
             overlap: tile_overlap,
         },
         outputs,
-        thresholds: Thresholds::default(),
+        thresholds: Thresholds {
+            score: validated_score(metrics.as_ref()).unwrap_or(Thresholds::default().score),
+            ..Thresholds::default()
+        },
         provenance: serde_json::json!({
             "smae_version": env!("CARGO_PKG_VERSION"),
             "run": run,
@@ -215,6 +218,17 @@ fn card(
             })),
         }),
     }
+}
+
+/// The detection score threshold to ship: the F1-optimal one found on the
+/// fine-tuning run's validation data (mean over classes), if it has one.
+fn validated_score(metrics: Option<&Value>) -> Option<f64> {
+    let per_class = metrics?["metrics"]["per_class"].as_array()?;
+    let scores: Vec<f64> = per_class
+        .iter()
+        .filter_map(|c| c["best_f1"]["score"].as_f64())
+        .collect();
+    (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64)
 }
 
 /// The ONNX bytes of `model` (input `images [batch, 3, size, size]`) and its

@@ -116,22 +116,23 @@ impl RasterWriter {
         })
     }
 
-    /// Writes `data` (`rows x width`, row-major) into `band` from `row` down.
-    pub fn write_rows<T: GdalType + Copy>(
+    /// Writes `data` (`rows x width`, row-major) into `band` with its
+    /// top-left pixel at `(x, y)`.
+    pub fn write_block<T: GdalType + Copy>(
         &mut self,
         band: usize,
-        row: usize,
+        (x, y): (usize, usize),
         width: usize,
         data: Vec<T>,
     ) -> Result<()> {
-        let rows = data.len() / width;
+        let rows = data.len() / width.max(1);
         if rows == 0 {
             return Ok(());
         }
         let ds = self.ds.as_ref().expect("writer is open");
         let mut b = ds.rasterband(band)?;
         b.write(
-            (0, row as isize),
+            (x as isize, y as isize),
             (width, rows),
             &mut Buffer::new((width, rows), data),
         )

@@ -138,6 +138,7 @@ fn run(args: RunArgs) -> Result<()> {
         class_agnostic: args.class_agnostic,
         overlay: args.overlay,
         quiet: args.quiet,
+        ..Default::default()
     };
     let report = model.run(&args.input, &args.output, &opts)?;
     for w in &report.warnings {

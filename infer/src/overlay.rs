@@ -12,13 +12,16 @@ use crate::detections::SceneDetection;
 use crate::geotiff::{palette, TempPath};
 
 /// The scene's `bands` (three, or one shown as grey) as an RGB picture at
-/// most `max_side` pixels on its longer side, each band stretched between
-/// its 2nd and 98th percentile; returns the picture and its scale (picture
-/// pixels per scene pixel).
+/// most `max_side` pixels on its longer side; 8-bit bands as they are, others
+/// stretched between their 2nd and 98th percentile. Returns the picture and
+/// its scale (picture pixels per scene pixel).
 pub fn scene_picture(path: &Path, bands: &[usize], max_side: usize) -> Result<(RgbImage, f64)> {
     let ds = Dataset::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let (w, h) = ds.raster_size();
-    let s = (max_side as f64 / w.max(h) as f64).min(1.0);
+    // shrink big scenes to `max_side`; blow small ones up (whole factors,
+    // to about 1024 px) so boxes stay visible
+    let longest = w.max(h) as f64;
+    let s = (max_side as f64 / longest).min((1024.0 / longest).floor().max(1.0));
     let (pw, ph) = (
         ((w as f64 * s).round() as usize).max(1),
         ((h as f64 * s).round() as usize).max(1),
@@ -35,6 +38,10 @@ pub fn scene_picture(path: &Path, bands: &[usize], max_side: usize) -> Result<(R
             .read_as::<f64>((0, 0), (w, h), (pw, ph), Some(ResampleAlg::Average))?
             .into_shape_and_vec()
             .1;
+        if band.band_type() == gdal::raster::GdalDataType::UInt8 {
+            planes.push(v.iter().map(|x| *x as u8).collect::<Vec<u8>>());
+            continue;
+        }
         let nd = band.no_data_value();
         let mut finite: Vec<f64> = v
             .iter()

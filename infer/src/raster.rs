@@ -12,13 +12,19 @@ use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 
 use crate::tiling::Window;
 
-/// GDAL reports errors as values here, never on stderr, and a truncated
-/// JPEG inside a TIFF is an error, not grey pixels.
+/// GDAL reports errors as values here, never on stderr, a truncated JPEG
+/// inside a TIFF is an error, not grey pixels, and its cache is bounded.
 pub fn init_gdal() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         gdal::config::set_error_handler(|_, _, _| {});
         let _ = gdal::config::set_config_option("GDAL_ERROR_ON_LIBJPEG_WARNING", "TRUE");
+        // GDAL's block cache defaults to 5% of RAM and fills as a scene
+        // streams through: bound it (unless the user chose) so memory stays
+        // flat in the scene size.
+        if std::env::var_os("GDAL_CACHEMAX").is_none() {
+            let _ = gdal::config::set_config_option("GDAL_CACHEMAX", "128");
+        }
     });
 }
 

@@ -16,7 +16,7 @@ use crate::geotiff::{check_writable, palette, Finish, RasterWriter};
 use crate::model::Model;
 use crate::pipeline::{self, Done, Tta};
 use crate::raster::{ReadSpec, Scene};
-use crate::tiling::{hann, CellGrid, Grid, Job};
+use crate::tiling::{hann, CellGrid, ColumnBand, Grid, Job};
 use crate::{blend, geojson_writer, overlay};
 
 /// Class-map value of nodata pixels.
@@ -46,6 +46,9 @@ pub struct RunOptions {
     pub class_agnostic: bool,
     /// Also write a PNG of the scene with the result drawn on it.
     pub overlay: Option<PathBuf>,
+    /// Segmentation: widest band of the scene blended at once, in pixels
+    /// (memory is about `band_width x tile x (classes + 2) x 4` bytes).
+    pub band_width: usize,
     pub quiet: bool,
 }
 
@@ -65,6 +68,7 @@ impl Default for RunOptions {
             merge_threshold: 0.6,
             class_agnostic: false,
             overlay: None,
+            band_width: 8192,
             quiet: false,
         }
     }
@@ -269,30 +273,64 @@ impl Model {
             ctx.scene.georef.as_ref(),
             CLASS_NODATA as f64,
         )?;
-        let mut strip = Strip::new(w, classes, t);
+        // Band by band, tile row by tile row; `meta` says where each job is.
+        let bands = grid.column_bands(w, ctx.opts.band_width);
+        let all = grid.jobs(w, h);
+        let cols = grid.xs.len();
+        let (mut jobs, mut meta) = (Vec::new(), Vec::new());
+        for (bi, b) in bands.iter().enumerate() {
+            for r in 0..grid.ys.len() {
+                for c in b.read.clone() {
+                    let mut j = all[r * cols + c];
+                    if !b.own.contains(&c) {
+                        j.own = [0; 4]; // read for blending only: count nothing
+                    }
+                    jobs.push(j);
+                    meta.push((bi, r));
+                }
+            }
+        }
         let ys = grid.ys.clone();
-        let mut row = 0usize;
-        self.stream(ctx, grid.jobs(w, h), report, |d| {
-            let (x, y) = (d.job.win.x as usize, d.job.win.y as usize);
-            while ys[row] < y {
+        let mut strip = Strip::new(bands[0].x1 - bands[0].x0, classes, t);
+        let (mut band, mut row, mut k) = (0usize, 0usize, 0usize);
+        let mut finish_rows = |strip: &mut Strip, b: &ColumnBand, until: usize| -> Result<()> {
+            let top = strip.top();
+            let rows = strip.take_rows(until, CLASS_NODATA);
+            let (sw, ow) = (b.x1 - b.x0, b.own_x1 - b.own_x0);
+            let off = b.own_x0 - b.x0;
+            let owned: Vec<u8> = rows
+                .chunks_exact(sw)
+                .flat_map(|r| r[off..off + ow].iter().copied())
+                .collect();
+            writer.write_block(1, (b.own_x0, top), ow, owned)
+        };
+        self.stream(ctx, jobs, report, |d| {
+            let (bi, r) = meta[k];
+            k += 1;
+            if bi != band {
+                finish_rows(&mut strip, &bands[band], h)?;
+                band = bi;
+                row = 0;
+                strip = Strip::new(bands[bi].x1 - bands[bi].x0, classes, t);
+            }
+            while row < r {
                 // every tile of row `row` is in: its rows above the next tile row are final
                 row += 1;
-                let until = ys[row];
-                let top = strip.top();
-                writer.write_rows(1, top, w, strip.take_rows(until, CLASS_NODATA))?;
+                finish_rows(&mut strip, &bands[band], ys[row])?;
             }
             if let Some(out) = d.outputs {
+                let (x, y) = (d.job.win.x as usize, d.job.win.y as usize);
                 let probs = out[probs_at].as_standard_layout().to_owned();
                 let probs = resize_bilinear(probs.as_slice().unwrap_or(&[]), classes, n, t);
                 let valid = resize_mask(&d.tile.valid, n, t);
+                // taper towards neighbouring tiles, not towards the scene edge
                 let wx = hann(t, x == 0, x + t >= w);
                 let wy = hann(t, y == 0, y + t >= h);
-                strip.add(x, y, t, &probs, &valid, &wx, &wy, h);
+                strip.add(x - bands[band].x0, y, t, &probs, &valid, &wx, &wy, h);
             }
             Ok(())
         })?;
-        let top = strip.top();
-        writer.write_rows(1, top, w, strip.take_rows(h, CLASS_NODATA))?;
+        finish_rows(&mut strip, &bands[band], h)?;
         let metadata = self.class_metadata();
         writer.finish(Finish {
             descriptions: &["class".to_string()],
@@ -343,7 +381,7 @@ impl Model {
             }
             if bands[0].len() == cells.cols {
                 for (i, b) in bands.iter_mut().enumerate() {
-                    writer.write_rows(i + 1, row, cells.cols, std::mem::take(b))?;
+                    writer.write_block(i + 1, (0, row), cells.cols, std::mem::take(b))?;
                 }
                 row += 1;
             }
@@ -388,14 +426,25 @@ impl Model {
         let mut sink = DetectionSink::new(dopts, self.card.classes.len(), oriented, w, h);
         let grid = Grid::new(w, h, t, ctx.overlap);
         let factor = t as f32 / n as f32;
+        let cores = grid.cores(w, h);
+        let mut k = 0;
         self.stream(ctx, grid.jobs(w, h), report, |d| {
+            let core = cores[k];
+            k += 1;
             if let Some(out) = d.outputs {
                 let g: Vec<f32> = out[geometry_at].iter().copied().collect();
                 let s: Vec<f32> = out[scores_at].iter().copied().collect();
                 let valid = &d.tile.valid;
+                let (dx, dy) = (d.job.win.x as f32, d.job.win.y as f32);
                 sink.add_tile(&g, &s, (d.job.win.x, d.job.win.y), factor, |x, y| {
+                    // centre in this tile's core, on a pixel with data
+                    let (sx, sy) = (x + dx, y + dy);
+                    let in_core = sx >= core[0] as f32
+                        && sx < core[2] as f32
+                        && sy >= core[1] as f32
+                        && sy < core[3] as f32;
                     let (c, r) = ((x / factor) as usize, (y / factor) as usize);
-                    c < n && r < n && valid[r * n + c]
+                    in_core && c < n && r < n && valid[r * n + c]
                 });
             }
             Ok(())

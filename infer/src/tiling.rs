@@ -97,6 +97,60 @@ impl Grid {
         self.len() == 0
     }
 
+    /// Splits the tile columns into bands at most about `max_width` pixels
+    /// wide (at least one tile column each) for a scene `width` wide.
+    pub fn column_bands(&self, width: usize, max_width: usize) -> Vec<ColumnBand> {
+        let n = self.xs.len();
+        let stride = if n > 1 {
+            self.xs[1] - self.xs[0]
+        } else {
+            self.tile
+        };
+        let per_band = (max_width.saturating_sub(self.tile) / stride.max(1) + 1).max(1);
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < n {
+            let end = (start + per_band).min(n);
+            // leftward columns whose tiles reach column `start`
+            let mut first = start;
+            while first > 0 && self.xs[first - 1] + self.tile > self.xs[start] {
+                first -= 1;
+            }
+            out.push(ColumnBand {
+                read: first..end,
+                own: start..end,
+                x0: self.xs[first],
+                x1: (self.xs[end - 1] + self.tile).min(width),
+                own_x0: self.xs[start],
+                own_x1: self.xs.get(end).copied().unwrap_or(width),
+            });
+            start = end;
+        }
+        out
+    }
+
+    /// Per job (in [`Grid::jobs`] order), the scene region `[x0, y0, x1, y1)`
+    /// closer to that tile's centre than to any neighbour's: split at the
+    /// middle of each overlap. A detection is kept only by the tile whose
+    /// core holds its centre, away from the tile border where objects are
+    /// cut and detectors are least sure.
+    pub fn cores(&self, width: usize, height: usize) -> Vec<[usize; 4]> {
+        let splits = |p: &[usize], end: usize| -> Vec<usize> {
+            let mut s = vec![0];
+            s.extend(p.windows(2).map(|w| (w[1] + w[0] + self.tile) / 2));
+            s.push(end);
+            s
+        };
+        let (sx, sy) = (splits(&self.xs, width), splits(&self.ys, height));
+        let mut out = Vec::with_capacity(self.len());
+        for r in 0..self.ys.len() {
+            for c in 0..self.xs.len() {
+                out.push([sx[c], sy[r], sx[c + 1], sy[r + 1]]);
+            }
+        }
+        out
+    }
+
     /// Tiles in row-major order; a tile owns the pixels up to where the
     /// next tile starts (or the scene's `width x height` edge).
     pub fn jobs(&self, width: usize, height: usize) -> Vec<Job> {
@@ -116,6 +170,26 @@ impl Grid {
         }
         out
     }
+}
+
+/// A vertical band of a segmentation grid, processed top to bottom on its
+/// own so the blending strip is at most about `max_width` pixels wide
+/// whatever the scene's width. The band writes the pixels of its own tile
+/// columns; it also reads the columns to its left whose tiles reach into
+/// them (a tile never reaches left of its start), so every written pixel
+/// is blended from all the tiles that cover it, exactly as without bands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnBand {
+    /// Tile columns read (indices into `Grid::xs`).
+    pub read: std::ops::Range<usize>,
+    /// Tile columns whose pixels this band writes.
+    pub own: std::ops::Range<usize>,
+    /// Scene columns the band's strip holds, `[x0, x1)`.
+    pub x0: usize,
+    pub x1: usize,
+    /// Scene columns the band writes, `[own_x0, own_x1)`.
+    pub own_x0: usize,
+    pub own_x1: usize,
 }
 
 /// The classification grid: one output cell per `stride x stride` block of
@@ -233,6 +307,46 @@ mod tests {
             }
             assert!(seen.iter().all(|&s| s == 1));
         }
+    }
+
+    #[test]
+    fn column_bands_cover_once_and_read_what_reaches_them() {
+        for (w, tile, overlap, max) in [
+            (1000, 64, 16, 200),
+            (1000, 64, 40, 150),
+            (50, 64, 16, 10),
+            (300, 32, 0, 64),
+        ] {
+            let g = Grid::new(w, 10, tile, overlap);
+            let bands = g.column_bands(w, max);
+            assert_eq!(bands[0].own_x0, 0);
+            assert_eq!(bands.last().unwrap().own_x1, w);
+            for pair in bands.windows(2) {
+                assert_eq!(pair[0].own_x1, pair[1].own_x0);
+            }
+            for b in &bands {
+                assert!(b.x1 - b.x0 <= max.max(tile) + 2 * tile, "{b:?}");
+                // every tile reaching an owned pixel is read
+                for (i, &x) in g.xs.iter().enumerate() {
+                    let reaches = x < b.own_x1 && x + tile > b.own_x0;
+                    assert!(
+                        !reaches || b.read.contains(&i),
+                        "{w} {tile} {overlap}: column {i} {b:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cores_split_overlaps_in_the_middle() {
+        let g = Grid::new(200, 64, 64, 16);
+        // xs 0, 48, 96, 136: overlaps [48,64) [96,112) [136,160)
+        assert_eq!(g.xs, vec![0, 48, 96, 136]);
+        let c = g.cores(200, 64);
+        let xs: Vec<[usize; 2]> = c.iter().map(|r| [r[0], r[2]]).collect();
+        assert_eq!(xs, vec![[0, 56], [56, 104], [104, 148], [148, 200]]);
+        assert!(c.iter().all(|r| r[1] == 0 && r[3] == 64));
     }
 
     #[test]

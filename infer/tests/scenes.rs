@@ -97,17 +97,19 @@ fn segment_landsat_with_nodata_collar() {
     let input = data().join("rasterio/RGB.byte.tif");
     let (w, h, want) = reference_classes(&input);
     assert!(want.contains(&255) && want.contains(&0) && want.contains(&1));
-    for (backend, overlap, batch) in [
-        (Backend::Tract, 8, 4),
-        (Backend::Ort, 8, 3),
-        (Backend::Tract, 0, 1),
-        (Backend::Ort, 31, 8),
+    // band_width 100: the 791 px wide scene is blended in vertical bands
+    for (backend, overlap, batch, band_width) in [
+        (Backend::Tract, 8, 4, 8192),
+        (Backend::Ort, 8, 3, 100),
+        (Backend::Tract, 0, 1, 8192),
+        (Backend::Ort, 31, 8, 100),
     ] {
         let mut m = model("pointwise_segment.onnx", backend);
-        let out = dir.join(format!("{backend:?}-{overlap}.tif"));
+        let out = dir.join(format!("{backend:?}-{overlap}-{band_width}.tif"));
         let opts = RunOptions {
             overlap: Some(overlap),
             batch,
+            band_width,
             ..quiet()
         };
         segment(&mut m, &input, &out, &opts);
@@ -140,6 +142,35 @@ fn segment_landsat_with_nodata_collar() {
     }
     let leftovers = hidden_files(&dir);
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+/// With a model whose answer depends on the whole tile, blending matters:
+/// a scene blended in narrow vertical bands gives exactly the class map of
+/// one band over the whole width (the same tiles reach every pixel, added in
+/// the same order).
+#[test]
+fn banded_blending_is_exact() {
+    let dir = scratch("bands");
+    let mut m = model("context_segment.onnx", Backend::Ort);
+    let input = data().join("rasterio/RGB.byte.tif");
+    for overlap in [8, 20] {
+        let mut maps = Vec::new();
+        for band_width in [100_000, 150, 40] {
+            let out = dir.join(format!("{overlap}-{band_width}.tif"));
+            let opts = RunOptions {
+                overlap: Some(overlap),
+                band_width,
+                ..quiet()
+            };
+            segment(&mut m, &input, &out, &opts);
+            maps.push(read_u8(&out).2);
+        }
+        assert_eq!(maps[0], maps[1], "overlap {overlap}");
+        assert_eq!(maps[0], maps[2], "overlap {overlap}");
+        // and the tile context shows: not the pointwise answer everywhere
+        let pointwise = reference_classes(&input).2;
+        assert!(maps[0].iter().zip(&pointwise).any(|(a, b)| a != b));
+    }
 }
 
 /// A COG with JPEG tiles, overviews and an internal mask; a 2048 px drone
@@ -210,6 +241,16 @@ fn segment_masks_and_odd_shapes() {
     let (_, _, got) = read_u8(&out);
     assert!(!got.contains(&255), "no nodata tag: every pixel is data");
     assert_eq!(got, reference_classes(&drone).2);
+    assert_same_georef(&drone, &out); // EPSG:3395, World Mercator
+
+    // Dutch RD New (EPSG:28992), JPEG-compressed tiles
+    let rd = data().join("deepforest/test_tiled.tif");
+    let out = dir.join("rd.tif");
+    segment(&mut m, &rd, &out, &quiet());
+    assert_eq!(read_u8(&out).2, reference_classes(&rd).2);
+    assert_same_georef(&rd, &out);
+    let srs = Dataset::open(&out).unwrap().spatial_ref().unwrap();
+    assert_eq!(srs.auth_code().unwrap(), 28992);
 
     // a 20 x 13 crop, smaller than the 32 px tile
     let small = dir.join("small.tif");

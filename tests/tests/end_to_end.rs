@@ -224,5 +224,6 @@ fn scene_in_georeferenced_crowns_out() {
         }
     }
     let img = image::open(&png).unwrap();
-    assert_eq!((img.width(), img.height()), (400, 400));
+    // the 400 px scene is drawn at twice its size
+    assert_eq!((img.width(), img.height()), (800, 800));
 }

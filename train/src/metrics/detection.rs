@@ -57,6 +57,19 @@ pub struct ClassAp {
     pub true_positives: usize,
     /// Recall at the lowest score kept.
     pub recall: f64,
+    /// The score threshold with the best F1 on this data: what a deployed
+    /// model should keep (smae-export puts it in the model card).
+    #[serde(default)]
+    pub best_f1: Option<BestF1>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BestF1 {
+    /// Keep detections scoring at least this.
+    pub score: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,6 +152,27 @@ fn class_ap(preds: &[Prediction], gts: &[GroundTruth], class: usize, thr: f32) -
         rec.push(if npos > 0 { ctp / npos as f64 } else { 0.0 });
         prec.push(ctp / (ctp + cfp).max(f64::EPSILON));
     }
+    // F1 at every cutoff between distinct scores
+    let mut best_f1: Option<BestF1> = None;
+    for i in 0..dets.len() {
+        if i + 1 < dets.len() && dets[i + 1].score == dets[i].score {
+            continue;
+        }
+        let (p, r) = (prec[i], rec[i]);
+        let f1 = if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        };
+        if npos > 0 && best_f1.is_none_or(|b| f1 > b.f1) {
+            best_f1 = Some(BestF1 {
+                score: dets[i].score as f64,
+                precision: p,
+                recall: r,
+                f1,
+            });
+        }
+    }
     ClassAp {
         ap: if npos == 0 {
             f64::NAN
@@ -149,6 +183,7 @@ fn class_ap(preds: &[Prediction], gts: &[GroundTruth], class: usize, thr: f32) -
         detections: dets.len(),
         true_positives: ctp as usize,
         recall: rec.last().copied().unwrap_or(0.0),
+        best_f1,
     }
 }
 
@@ -201,6 +236,13 @@ mod tests {
         let m = voc_map(&preds, &gts, 1, 0.5);
         assert!((m.map50 - 5.0 / 9.0).abs() < 1e-12, "{m:?}");
         assert_eq!(m.per_class[0].true_positives, 2);
+        // F1 after each prediction: .5, .4, 2/3, .571 -> keep scores >= .7
+        let b = m.per_class[0].best_f1.unwrap();
+        assert!(
+            (b.score - 0.7).abs() < 1e-6 && (b.f1 - 2.0 / 3.0).abs() < 1e-12,
+            "{b:?}"
+        );
+        assert!((b.precision - 2.0 / 3.0).abs() < 1e-12 && (b.recall - 2.0 / 3.0).abs() < 1e-12);
     }
 
     #[test]

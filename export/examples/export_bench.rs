@@ -1,0 +1,81 @@
+//! Export figures for BENCHMARKS.md: per encoder size (224 px, patch 16),
+//! the `embed` and `segment` (UperNet, 256 channels) graphs of a freshly
+//! initialised model, with f32 and f16 weights: lowering time, file size,
+//! and the parity with Burn on tract and ONNX Runtime (seeded random batch
+//! and a real image).
+//!
+//! `cargo run -p smae-export --example export_bench -- [vit-tiny vit-small vit-base] [--image FILE]`
+//! prints one JSON line per export.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::backend::flex::FlexDevice;
+use burn::backend::Flex;
+use smae_export::tasks::TaskModel;
+use smae_export::{to_onnx, tolerance, verify};
+use smae_models::{Segmenter, Vit, VitConfig};
+
+fn main() -> anyhow::Result<()> {
+    let mut sizes = Vec::new();
+    let mut images = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--image" {
+            images.push(PathBuf::from(args.next().expect("--image FILE")));
+        } else {
+            sizes.push(a);
+        }
+    }
+    if sizes.is_empty() {
+        sizes = ["vit-tiny", "vit-small", "vit-base"]
+            .map(String::from)
+            .to_vec();
+    }
+    let dir = std::env::temp_dir().join(format!("smae-export-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let device = FlexDevice;
+    for name in &sizes {
+        let cfg = VitConfig::preset(name)?;
+        let models: Vec<(TaskModel<Flex>, usize)> = {
+            let _rng = smae_train::burn_rng::lock();
+            vec![
+                (TaskModel::Embed(Vit::new(&cfg, &device)), 0),
+                (TaskModel::Segment(Segmenter::new(&cfg, 7, 256, &device)), 7),
+            ]
+        };
+        for (model, classes) in &models {
+            for fp16 in [false, true] {
+                let start = Instant::now();
+                let (bytes, parameters) =
+                    to_onnx(model, cfg.img_size, *classes, fp16, 17, |_| Ok(Vec::new()))?;
+                let seconds = start.elapsed().as_secs_f64();
+                let path = dir.join(format!("{name}-{}-{fp16}.onnx", model.task()));
+                std::fs::write(&path, &bytes)?;
+                let parity = verify(model, &path, cfg.img_size, &images, None, tolerance(fp16))?;
+                let worst = |rt: &str| {
+                    parity
+                        .iter()
+                        .filter(|p| p.runtime.starts_with(rt))
+                        .fold((0f64, 0f64), |m, p| {
+                            (m.0.max(p.max_abs), m.1.max(p.max_rel))
+                        })
+                };
+                let (tract, ort) = (worst("tract"), worst("ort"));
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "model": name, "task": model.task(), "fp16": fp16, "parameters": parameters,
+                        "export_seconds": (seconds * 1000.0).round() / 1000.0, "bytes": bytes.len(),
+                        "tract_max_abs": tract.0, "tract_max_rel": tract.1,
+                        "ort_max_abs": ort.0, "ort_max_rel": ort.1,
+                        "pass": parity.iter().all(|p| p.pass), "checks": parity.len(),
+                    })
+                );
+                std::fs::remove_file(&path)?;
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
