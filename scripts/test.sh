@@ -20,4 +20,6 @@ cargo test --workspace
 # The CUDA backend must build on machines without a CUDA toolkit; pin the
 # CUDA API to 13.0 (driver 580) as the GPU machines need.
 CUDARC_CUDA_VERSION=13000 cargo build --workspace --features cuda
+# ...and smae-infer's GPU providers fail loudly where they cannot start.
+cargo test -p smae-infer --features cuda --test cli
 cargo clippy --workspace --all-targets -- -D warnings

@@ -270,3 +270,38 @@ fn info_prints_the_card() {
     assert_eq!(code, 1);
     assert!(err.contains("no smae model card"), "{err}");
 }
+
+/// A GPU execution provider that cannot start is an error, never a silent
+/// CPU run: without `--features cuda` the build says so; with it, ONNX
+/// Runtime's CPU library (what the tests install) says it lacks the provider.
+#[test]
+fn gpu_device_without_a_gpu_runtime_is_an_error() {
+    let dir = scratch("gpu");
+    let seg = fixture("pointwise_segment.onnx");
+    let scene = data().join("deepforest/OSBS_029.tif");
+    let out = dir.join("out.tif");
+    let needle = if cfg!(feature = "cuda") {
+        "CUDA execution provider"
+    } else {
+        "rebuild smae-infer with --features cuda"
+    };
+    fails(
+        &seg,
+        &scene,
+        &out,
+        &["--backend", "ort", "--device", "cuda"],
+        needle,
+    );
+    let needle = if cfg!(feature = "cuda") {
+        "TensorRT execution provider"
+    } else {
+        "rebuild smae-infer with --features cuda"
+    };
+    fails(
+        &seg,
+        &scene,
+        &out,
+        &["--backend", "ort", "--device", "tensorrt"],
+        needle,
+    );
+}
