@@ -42,7 +42,10 @@ fn roundtrip_fixtures_are_current() {
             assert_eq!(a.shape(), b.shape(), "{}:{name} {stale}", path.display());
             let (a, b) = (floats(a.data()), floats(b.data()));
             let scale = b.iter().fold(1f32, |m, v| m.max(v.abs()));
-            let err = a.iter().zip(&b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+            let err = a
+                .iter()
+                .zip(&b)
+                .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
             assert!(
                 err <= TOLERANCE * scale,
                 "{}:{name} differs by {err:.3e} (scale {scale:.3e}); it {stale}",

@@ -241,8 +241,12 @@ fn data_parallel_matches_one_device() {
     for (x, y) in l1.iter().zip(&l2) {
         assert!((x - y).abs() < 1e-4, "loss {x} vs {y}");
     }
+    // AdamW turns the rounding differences of near-zero gradients (summed in
+    // another order) into steps of up to lr = 2e-3: a quarter of one step
+    // bounds that noise on AVX2 and AVX-512 CPUs; gradients that are not
+    // averaged move the weights by whole steps and change the losses.
     let diff = max_abs_diff(&weights(&one), &weights(&two));
-    assert!(diff < 1e-4, "weights differ by {diff}");
+    assert!(diff < 5e-4, "weights differ by {diff}");
 }
 
 /// Unreadable files are skipped at the scan and counted by reason; a

@@ -95,18 +95,39 @@ pub fn dispatch<J: BackendJob>(devices: &DeviceList, job: J) -> Result<J::Output
     }
 }
 
+/// Fails unless every device of `devices` can run: call it before writing
+/// anything, so a run that cannot start leaves no run directory behind.
+pub fn ensure_usable(devices: &DeviceList) -> Result<()> {
+    match devices {
+        DeviceList::Cpu(_) => Ok(()),
+        DeviceList::Cuda(ids) => ensure_cuda(ids),
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn ensure_cuda(ids: &[usize]) -> Result<()> {
+    ids.iter().try_for_each(|&id| probe_cuda(id))
+}
+
+#[cfg(not(feature = "cuda"))]
+const NO_CUDA: &str =
+    "this smae-train was built without CUDA; rebuild with `cargo build --release --features cuda`";
+
+#[cfg(not(feature = "cuda"))]
+fn ensure_cuda(_: &[usize]) -> Result<()> {
+    bail!("{NO_CUDA}")
+}
+
 #[cfg(feature = "cuda")]
 fn run_cuda<J: BackendJob>(ids: &[usize], job: J) -> Result<J::Output> {
     use burn::backend::cuda::CudaDevice;
-    for &id in ids {
-        probe_cuda(id)?;
-    }
+    ensure_cuda(ids)?;
     job.run::<CudaBackend>(ids.iter().map(|&i| CudaDevice::new(i)).collect())
 }
 
 #[cfg(not(feature = "cuda"))]
 fn run_cuda<J: BackendJob>(_: &[usize], _: J) -> Result<J::Output> {
-    bail!("this smae-train was built without CUDA; rebuild with `cargo build --release --features cuda`")
+    bail!("{NO_CUDA}")
 }
 
 /// Burn initialises CUDA lazily and panics when the driver or NVRTC cannot

@@ -118,6 +118,7 @@ pub fn start(
             run.display()
         );
     }
+    crate::device::ensure_usable(&opts.devices)?;
     std::fs::create_dir_all(run)
         .with_context(|| format!("creating run directory {}", run.display()))?;
     run_dir::write_json_atomically(&run.join(run_dir::CONFIG), &cfg)?;

@@ -288,6 +288,7 @@ pub fn run(
                 run_dir_path.display()
             );
         }
+        crate::device::ensure_usable(&opts.devices)?;
         std::fs::create_dir_all(run_dir_path)
             .with_context(|| format!("creating {}", run_dir_path.display()))?;
         write_json_atomically(&run_dir_path.join(run_dir::CONFIG), &cfg)?;
