@@ -6,9 +6,6 @@
 
 use safetensors::SafeTensors;
 
-/// Same tolerance as `smae-export --verify` for f32 weights.
-const TOLERANCE: f32 = 1e-4;
-
 fn floats(bytes: &[u8]) -> Vec<f32> {
     bytes
         .chunks_exact(4)
@@ -19,6 +16,8 @@ fn floats(bytes: &[u8]) -> Vec<f32> {
 #[test]
 fn roundtrip_fixtures_are_current() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../roundtrip/fixtures");
+    // the tolerance of `smae-export --verify` for f32 weights
+    let tolerance = smae_export::tolerance(false) as f32;
     let stale = "is stale: run `cargo run -p smae-export --example roundtrip_fixtures`";
     let fixtures = smae_export::roundtrip::fixtures().unwrap();
     assert_eq!(fixtures.len(), 5);
@@ -47,7 +46,7 @@ fn roundtrip_fixtures_are_current() {
                 .zip(&b)
                 .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
             assert!(
-                err <= TOLERANCE * scale,
+                err <= tolerance * scale,
                 "{}:{name} differs by {err:.3e} (scale {scale:.3e}); it {stale}",
                 path.display()
             );
