@@ -2,6 +2,18 @@
 
 use burn::prelude::*;
 
+/// The reconstruction target: per-patch normalised pixels (`norm_pix`, the
+/// paper's and MAE's setting) or, with `norm_pix = false`, the input pixels
+/// themselves, so that the encoder must also carry each patch's colour and
+/// brightness (which `norm_pix` removes from the target).
+pub fn pixel_target<B: Backend>(target: Tensor<B, 3>, norm_pix: bool) -> Tensor<B, 3> {
+    if norm_pix {
+        self::norm_pix(target)
+    } else {
+        target
+    }
+}
+
 /// Per-patch normalisation of targets: `(t - mean) / sqrt(var + 1e-6)` with
 /// the unbiased variance, as `torch.var` computes it. `[B, T, P]` in and out.
 pub fn norm_pix<B: Backend>(target: Tensor<B, 3>) -> Tensor<B, 3> {

@@ -8,7 +8,7 @@ use rand::Rng;
 
 use crate::config::{DecoderConfig, VitConfig};
 use crate::gather::index_tensor;
-use crate::loss::{norm_pix, patch_mse, per_sample};
+use crate::loss::{patch_mse, per_sample, pixel_target};
 use crate::mae_decoder::MaeDecoder;
 use crate::patchify::patchify;
 use crate::selection::MaskPlan;
@@ -29,7 +29,7 @@ impl<B: Backend> Mae<B> {
     }
 
     /// Per-sample loss `[B]` under the given masks.
-    pub fn loss(&self, imgs: Tensor<B, 4>, masks: &[MaskPlan]) -> Tensor<B, 1> {
+    pub fn loss(&self, imgs: Tensor<B, 4>, masks: &[MaskPlan], norm_pix: bool) -> Tensor<B, 1> {
         let device = imgs.device();
         let visible: Vec<Vec<usize>> = masks.iter().map(|m| m.visible().to_vec()).collect();
         let restore: Vec<Vec<usize>> = masks.iter().map(MaskPlan::restore).collect();
@@ -45,7 +45,7 @@ impl<B: Backend> Mae<B> {
         let pred = self
             .decoder
             .forward(latent, index_tensor::<B>(&restore, &device));
-        let target = norm_pix(patchify(imgs, self.encoder.patch_size));
+        let target = pixel_target(patchify(imgs, self.encoder.patch_size), norm_pix);
         per_sample(patch_mse(pred, target), Some(weight))
     }
 
@@ -54,6 +54,7 @@ impl<B: Backend> Mae<B> {
         &self,
         imgs: Tensor<B, 4>,
         mask_ratio: f64,
+        norm_pix: bool,
         rngs: &mut [R],
     ) -> (Tensor<B, 1>, Vec<MaskPlan>) {
         let l = self.encoder.grid_rows * self.encoder.grid_cols;
@@ -62,6 +63,6 @@ impl<B: Backend> Mae<B> {
             .iter_mut()
             .map(|r| MaskPlan::random(l, keep, r))
             .collect();
-        (self.loss(imgs, &masks), masks)
+        (self.loss(imgs, &masks, norm_pix), masks)
     }
 }

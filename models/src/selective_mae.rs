@@ -8,7 +8,7 @@ use crate::config::{DecoderConfig, VitConfig};
 use crate::cross_decoder::CrossDecoder;
 use crate::gather::{gather_tokens, index_tensor};
 use crate::hog::hog_scores;
-use crate::loss::{norm_pix, patch_mse, per_sample};
+use crate::loss::{patch_mse, per_sample, pixel_target};
 use crate::patchify::patchify;
 use crate::psts::Stage;
 use crate::selection::{plan_selective, rows, SamplePlan, SelectionMode};
@@ -27,6 +27,8 @@ pub struct SelectiveStep {
     pub counts: TokenCounts,
     pub mode: SelectionMode,
     pub stage: Stage,
+    /// Per-patch normalised targets (see [`crate::loss::pixel_target`]).
+    pub norm_pix: bool,
 }
 
 impl<B: Backend> SelectiveMae<B> {
@@ -65,6 +67,7 @@ impl<B: Backend> SelectiveMae<B> {
         imgs: Tensor<B, 4>,
         tokens: Tensor<B, 3>,
         plans: &[SamplePlan],
+        norm_pix: bool,
     ) -> Tensor<B, 1> {
         let device = imgs.device();
         let visible: Vec<Vec<usize>> = plans.iter().map(SamplePlan::visible).collect();
@@ -74,10 +77,10 @@ impl<B: Backend> SelectiveMae<B> {
             .encoder
             .forward_tokens(gather_tokens(tokens, index_tensor::<B>(&visible, &device)));
         let pred = self.decoder.forward(latent, targets.clone());
-        let target = norm_pix(gather_tokens(
-            patchify(imgs, self.encoder.patch_size),
-            targets,
-        ));
+        let target = pixel_target(
+            gather_tokens(patchify(imgs, self.encoder.patch_size), targets),
+            norm_pix,
+        );
         per_sample(patch_mse(pred, target), None)
     }
 
@@ -90,6 +93,6 @@ impl<B: Backend> SelectiveMae<B> {
     ) -> (Tensor<B, 1>, Vec<SamplePlan>) {
         let tokens = self.encoder.embed(imgs.clone());
         let plans = self.plan(imgs.clone(), tokens.clone(), step, rngs);
-        (self.loss(imgs, tokens, &plans), plans)
+        (self.loss(imgs, tokens, &plans, step.norm_pix), plans)
     }
 }

@@ -74,6 +74,7 @@ fn selective_mae_batch_of_one() {
         counts: TokenCounts::new(16, 0.75, 0.25).unwrap(),
         mode: SelectionMode::HogTopk,
         stage: Stage::Near,
+        norm_pix: true,
     };
     let (loss, plans) = model.forward_loss(imgs, &step, &mut [ChaCha8Rng::seed_from_u64(0)]);
     assert_eq!(loss.dims(), [1]);
@@ -95,7 +96,7 @@ fn mae_batch_of_one() {
     let (vit, dec) = tiny();
     let model = Mae::<AB>::new(&vit, &dec, &device);
     let imgs = Tensor::<AB, 4>::random([1, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
-    let (loss, masks) = model.forward_loss(imgs, 0.75, &mut [ChaCha8Rng::seed_from_u64(0)]);
+    let (loss, masks) = model.forward_loss(imgs, 0.75, true, &mut [ChaCha8Rng::seed_from_u64(0)]);
     assert_eq!(loss.dims(), [1]);
     assert_eq!(masks[0].visible().len(), 4);
     let total = loss.mean();

@@ -130,6 +130,7 @@ fn learns(method: &str) {
     let cfg: Value =
         serde_json::from_slice(&std::fs::read(out.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["method"]["method"], method);
+    assert_eq!(cfg["method"]["norm_pix"], true);
     assert_eq!(cfg["data"]["images"], n);
     let w = weights(&out);
     assert!(
@@ -151,7 +152,8 @@ fn mae_lowers_the_loss_on_real_imagery() {
 
 /// 2N steps in one go and N steps + resume N end with the same weights,
 /// with the random parts switched on (hog-sample, InfoBatch, a stop
-/// mid-epoch).
+/// mid-epoch) and the non-default pixel targets, which the resumed run
+/// takes from its config.
 #[test]
 fn resume_continues_the_same_schedule() {
     let dir = Scratch::new("resume");
@@ -173,6 +175,7 @@ fn resume_continues_the_same_schedule() {
         "--infobatch",
         "--seed",
         "7",
+        "--no-norm-pix",
     ];
     let full = dir.path().join("full");
     pretrain(&chips, &full, &common);
@@ -184,6 +187,9 @@ fn resume_continues_the_same_schedule() {
         serde_json::from_slice(&std::fs::read(split.join("checkpoint/trainer.json")).unwrap())
             .unwrap();
     assert_eq!(state["step"], 17);
+    let cfg: Value =
+        serde_json::from_slice(&std::fs::read(split.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["method"]["norm_pix"], false);
     smae(&[
         "pretrain",
         "--output",

@@ -157,6 +157,11 @@ pub struct SelectionArgs {
     /// PSTS stage boundaries in absolute epochs (the official code: 280,300,580,600).
     #[arg(long, value_delimiter = ',')]
     pub psts_epochs: Option<Vec<f64>>,
+    /// Reconstruct the pixels themselves instead of per-patch normalised ones
+    /// (MAE's norm_pix_loss, the default): the encoder then also has to keep
+    /// each patch's colour and brightness.
+    #[arg(long)]
+    pub no_norm_pix: bool,
 }
 
 impl SelectionArgs {
@@ -195,6 +200,7 @@ impl SelectionArgs {
             recon_ratio: self.recon_ratio,
             selection,
             psts,
+            norm_pix: !self.no_norm_pix,
         };
         if method == Method::Selective {
             if spec.counts(num_patches).is_none() {

@@ -236,5 +236,6 @@ fn default_method() -> Result<MethodSpec> {
         selection: smae_models::SelectionMode::HogTopk,
         psts: smae_models::PstsSchedule::from_fractions(smae_models::psts::DEFAULT_FRACTIONS, 1.0)
             .map_err(anyhow::Error::msg)?,
+        norm_pix: true,
     })
 }

@@ -42,6 +42,14 @@ pub struct MethodSpec {
     pub recon_ratio: f64,
     pub selection: SelectionMode,
     pub psts: PstsSchedule,
+    /// Per-patch normalised reconstruction targets (MAE's `norm_pix_loss`);
+    /// runs written before this option existed used them.
+    #[serde(default = "yes")]
+    pub norm_pix: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl MethodSpec {
@@ -102,6 +110,7 @@ impl<B: Backend> Pretrainer<B> for SelectiveMae<B> {
                 .expect("token counts validated with the config"),
             mode: spec.selection,
             stage: spec.stage(epoch),
+            norm_pix: spec.norm_pix,
         };
         self.forward_loss(imgs, &step, rngs).0
     }
@@ -129,7 +138,7 @@ impl<B: Backend> Pretrainer<B> for Mae<B> {
             .iter_mut()
             .map(|r| MaskPlan::random(l, keep, r))
             .collect();
-        self.loss(imgs, &masks)
+        self.loss(imgs, &masks, spec.norm_pix)
     }
 }
 
