@@ -8,9 +8,22 @@
 //!    OSBS_029), and the canopy/open classification and crown segmentation
 //!    sets cut from OSBS_029 (tests/src/lib.rs).
 //!
-//! Prints one JSON line per fine-tuning and exits non-zero when the
-//! pre-trained detector does not beat the one trained from scratch.
-//! `SMAE_BENCH_PRETRAIN_EPOCHS` and `SMAE_BENCH_DET_EPOCHS` change the budget.
+//! Each fine-tuning runs once per seed of `SMAE_BENCH_SEEDS` (default
+//! `0,1,2`: one seed says little, the spread between seeds is as large as the
+//! effect). Prints one JSON line per fine-tuning, then the mean per task and
+//! start, and exits non-zero when the pre-trained detector's mean mAP50 does
+//! not beat the scratch one's.
+//!
+//! * `SMAE_BENCH_PRETRAIN_EPOCHS` (default 100) and `SMAE_BENCH_DET_EPOCHS`
+//!   (default 3) change the budget;
+//! * pre-training reconstructs pixels (`--no-norm-pix`), which transfers on
+//!   this tiny corpus where the paper's normalised target does not
+//!   (BENCHMARKS.md); `SMAE_BENCH_NORM_PIX=1` takes the paper's target;
+//! * `SMAE_BENCH_PRETRAIN_RUN=DIR` fine-tunes from an existing pre-training
+//!   run instead of curating and pre-training;
+//! * `SMAE_BENCH_TASKS` (default `detect,classify,segment`) picks the tasks.
+//!
+//! Detection uses the main job's setting: 192 px windows seen at 96 px.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -24,6 +37,21 @@ fn smae(args: &[&str]) {
     argv.extend_from_slice(args);
     run(Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{e}")))
         .unwrap_or_else(|e| panic!("{e:#}"));
+}
+
+fn seeds() -> Vec<u64> {
+    let v = std::env::var("SMAE_BENCH_SEEDS").unwrap_or_else(|_| "0,1,2".into());
+    v.split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("SMAE_BENCH_SEEDS: {v:?}"))
+        })
+        .collect()
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
 }
 
 fn env(name: &str, default: u64) -> u64 {
@@ -47,29 +75,15 @@ fn headline(m: &Value) -> (String, f64) {
     ("none".into(), f64::NAN)
 }
 
-fn main() {
-    let wheel = repo().join("data/deepforest");
-    assert!(
-        wheel.join(".complete").exists(),
-        "run scripts/setup.sh first (needs data/deepforest)"
-    );
-    let work = std::env::temp_dir().join(format!("smae-bench-ft-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(work.join("heldout")).unwrap();
-    std::os::unix::fs::symlink(
-        wheel.join("OSBS_029.tif"),
-        work.join("heldout/OSBS_029.tif"),
-    )
-    .unwrap();
+/// Curates the wheel's imagery (OSBS_029 held out) and pre-trains on it.
+fn pretrain(wheel: &Path, work: &Path) -> PathBuf {
     let s = |p: &Path| p.to_str().unwrap().to_string();
-
-    // 1-2. Curate and pre-train.
     let chips = work.join("chips");
     let t = Instant::now();
     smae(&[
         "curate",
         "--input",
-        &format!("neon={}", s(&wheel)),
+        &format!("neon={}", s(wheel)),
         "--output",
         &s(&chips),
         "--crop",
@@ -82,7 +96,8 @@ fn main() {
     ]);
     let pre = work.join("pretrain");
     let pe = env("SMAE_BENCH_PRETRAIN_EPOCHS", 100).to_string();
-    smae(&[
+    let norm_pix = env("SMAE_BENCH_NORM_PIX", 0) == 1;
+    let mut args = vec![
         "pretrain",
         "--data",
         &s(&chips),
@@ -109,11 +124,44 @@ fn main() {
         "--warmup-epochs",
         "5",
         "--quiet",
-    ]);
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect::<Vec<_>>();
+    if !norm_pix {
+        args.push("--no-norm-pix".into());
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    smae(&argv);
     println!(
-        r#"{{"step":"curate+pretrain","epochs":{pe},"seconds":{:.0}}}"#,
+        r#"{{"step":"curate+pretrain","epochs":{pe},"norm_pix":{norm_pix},"seconds":{:.0}}}"#,
         t.elapsed().as_secs_f64()
     );
+    pre
+}
+
+fn main() {
+    let wheel = repo().join("data/deepforest");
+    assert!(
+        wheel.join(".complete").exists(),
+        "run scripts/setup.sh first (needs data/deepforest)"
+    );
+    let work = std::env::temp_dir().join(format!("smae-bench-ft-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(work.join("heldout")).unwrap();
+    std::os::unix::fs::symlink(
+        wheel.join("OSBS_029.tif"),
+        work.join("heldout/OSBS_029.tif"),
+    )
+    .unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+
+    // 1-2. Curate and pre-train (or take the given run).
+    let pre = match std::env::var("SMAE_BENCH_PRETRAIN_RUN") {
+        Ok(run) => PathBuf::from(run),
+        Err(_) => pretrain(&wheel, &work),
+    };
+    println!(r#"{{"pretrain_run":{}}}"#, serde_json::json!(s(&pre)));
 
     // Detection data: train on YELL + SOAP, validate on OSBS_029.
     let (train, val) = (work.join("det/train"), work.join("det/val"));
@@ -141,7 +189,7 @@ fn main() {
     }
     smae_tests::neon_tasks(&work.join("osbs"));
 
-    let de = env("SMAE_BENCH_DET_EPOCHS", 6).to_string();
+    let de = env("SMAE_BENCH_DET_EPOCHS", 3).to_string();
     let tasks: Vec<(&str, PathBuf, Vec<String>)> = vec![
         (
             "detect",
@@ -153,6 +201,8 @@ fn main() {
                 "Tree".into(),
                 "--img-size".into(),
                 "96".into(),
+                "--tile".into(),
+                "192".into(),
                 "--epochs".into(),
                 de.clone(),
                 "--batch-size".into(),
@@ -196,57 +246,74 @@ fn main() {
             ],
         ),
     ];
+    let wanted =
+        std::env::var("SMAE_BENCH_TASKS").unwrap_or_else(|_| "detect,classify,segment".into());
+    let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
+    let seeds = seeds();
     let mut det = (f64::NAN, f64::NAN);
-    for (task, data, extra) in &tasks {
+    for (task, data, extra) in tasks.iter().filter(|t| wanted.contains(&t.0)) {
         for init in ["pretrained", "scratch"] {
-            let out = work.join(format!("{task}-{init}"));
-            let init_arg = if init == "pretrained" {
-                s(&pre)
-            } else {
-                "none".into()
-            };
-            let mut args: Vec<String> = vec![
-                "finetune".into(),
-                "--task".into(),
-                task.to_string(),
-                "--data".into(),
-                s(data),
-                "--output".into(),
-                s(&out),
-                "--init".into(),
-                init_arg,
-                "--quiet".into(),
-            ];
-            if init == "scratch" {
-                // the same architecture as the pre-trained encoder
-                args.extend(["--model", "vit-tiny", "--patch-size", "8"].map(String::from));
+            let mut values = Vec::new();
+            for seed in &seeds {
+                let out = work.join(format!("{task}-{init}-s{seed}"));
+                let init_arg = if init == "pretrained" {
+                    s(&pre)
+                } else {
+                    "none".into()
+                };
+                let mut args: Vec<String> = vec![
+                    "finetune".into(),
+                    "--task".into(),
+                    task.to_string(),
+                    "--data".into(),
+                    s(data),
+                    "--output".into(),
+                    s(&out),
+                    "--init".into(),
+                    init_arg,
+                    "--seed".into(),
+                    seed.to_string(),
+                    "--quiet".into(),
+                ];
+                if init == "scratch" {
+                    // the same architecture as the pre-trained encoder
+                    args.extend(["--model", "vit-tiny", "--patch-size", "8"].map(String::from));
+                }
+                args.extend(extra.iter().cloned());
+                let t = Instant::now();
+                let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+                smae(&argv);
+                let m: Value =
+                    serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap())
+                        .unwrap();
+                let (k, v) = headline(&m);
+                values.push(v);
+                println!(
+                    r#"{{"task":"{task}","init":"{init}","seed":{seed},"metric":"{k}","value":{v:.4},"seconds":{:.0},"args":{}}}"#,
+                    t.elapsed().as_secs_f64(),
+                    serde_json::json!(extra)
+                );
             }
-            args.extend(extra.iter().cloned());
-            let t = Instant::now();
-            let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-            smae(&argv);
-            let m: Value =
-                serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
-            let (k, v) = headline(&m);
+            let m = mean(&values);
+            println!(
+                r#"{{"task":"{task}","init":"{init}","seeds":{},"mean":{m:.4}}}"#,
+                seeds.len()
+            );
             if *task == "detect" {
                 if init == "pretrained" {
-                    det.0 = v;
+                    det.0 = m;
                 } else {
-                    det.1 = v;
+                    det.1 = m;
                 }
             }
-            println!(
-                r#"{{"task":"{task}","init":"{init}","metric":"{k}","value":{v:.4},"seconds":{:.0},"args":{}}}"#,
-                t.elapsed().as_secs_f64(),
-                serde_json::json!(extra)
-            );
         }
     }
     let _ = std::fs::remove_dir_all(&work);
     // NaN (no metric) counts as not better
-    if det.0.partial_cmp(&det.1) != Some(std::cmp::Ordering::Greater) {
+    if wanted.contains(&"detect") && det.0.partial_cmp(&det.1) != Some(std::cmp::Ordering::Greater)
+    {
         eprintln!(
-            "pre-trained detection mAP50 {:.4} does not beat scratch {:.4}",
+            "pre-trained detection mean mAP50 {:.4} does not beat scratch {:.4}",
             det.0, det.1
         );
         std::process::exit(1);
