@@ -20,7 +20,8 @@
 //!   this tiny corpus where the paper's normalised target does not
 //!   (BENCHMARKS.md); `SMAE_BENCH_NORM_PIX=1` takes the paper's target;
 //! * `SMAE_BENCH_PRETRAIN_RUN=DIR` fine-tunes from an existing pre-training
-//!   run instead of curating and pre-training;
+//!   run instead of curating and pre-training (an absolute path: cargo runs
+//!   the bench in `tests/`);
 //! * `SMAE_BENCH_TASKS` (default `detect,classify,segment`) picks the tasks.
 //!
 //! Detection uses the main job's setting: 192 px windows seen at 96 px.
@@ -50,6 +51,11 @@ fn seeds() -> Vec<u64> {
         .collect()
 }
 
+/// A path as a command-line argument.
+fn s(p: &Path) -> String {
+    p.to_str().unwrap().to_string()
+}
+
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
@@ -77,7 +83,6 @@ fn headline(m: &Value) -> (String, f64) {
 
 /// Curates the wheel's imagery (OSBS_029 held out) and pre-trains on it.
 fn pretrain(wheel: &Path, work: &Path) -> PathBuf {
-    let s = |p: &Path| p.to_str().unwrap().to_string();
     let chips = work.join("chips");
     let t = Instant::now();
     smae(&[
@@ -97,12 +102,13 @@ fn pretrain(wheel: &Path, work: &Path) -> PathBuf {
     let pre = work.join("pretrain");
     let pe = env("SMAE_BENCH_PRETRAIN_EPOCHS", 100).to_string();
     let norm_pix = env("SMAE_BENCH_NORM_PIX", 0) == 1;
+    let (chips_arg, pre_arg) = (s(&chips), s(&pre));
     let mut args = vec![
         "pretrain",
         "--data",
-        &s(&chips),
+        &chips_arg,
         "--output",
-        &s(&pre),
+        &pre_arg,
         "--model",
         "vit-tiny",
         "--img-size",
@@ -124,15 +130,11 @@ fn pretrain(wheel: &Path, work: &Path) -> PathBuf {
         "--warmup-epochs",
         "5",
         "--quiet",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect::<Vec<_>>();
+    ];
     if !norm_pix {
-        args.push("--no-norm-pix".into());
+        args.push("--no-norm-pix");
     }
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    smae(&argv);
+    smae(&args);
     println!(
         r#"{{"step":"curate+pretrain","epochs":{pe},"norm_pix":{norm_pix},"seconds":{:.0}}}"#,
         t.elapsed().as_secs_f64()
@@ -154,7 +156,6 @@ fn main() {
         work.join("heldout/OSBS_029.tif"),
     )
     .unwrap();
-    let s = |p: &Path| p.to_str().unwrap().to_string();
 
     // 1-2. Curate and pre-train (or take the given run).
     let pre = match std::env::var("SMAE_BENCH_PRETRAIN_RUN") {
@@ -253,14 +254,14 @@ fn main() {
     let mut det = (f64::NAN, f64::NAN);
     for (task, data, extra) in tasks.iter().filter(|t| wanted.contains(&t.0)) {
         for init in ["pretrained", "scratch"] {
+            let init_arg = if init == "pretrained" {
+                s(&pre)
+            } else {
+                "none".into()
+            };
             let mut values = Vec::new();
             for seed in &seeds {
                 let out = work.join(format!("{task}-{init}-s{seed}"));
-                let init_arg = if init == "pretrained" {
-                    s(&pre)
-                } else {
-                    "none".into()
-                };
                 let mut args: Vec<String> = vec![
                     "finetune".into(),
                     "--task".into(),
@@ -270,7 +271,7 @@ fn main() {
                     "--output".into(),
                     s(&out),
                     "--init".into(),
-                    init_arg,
+                    init_arg.clone(),
                     "--seed".into(),
                     seed.to_string(),
                     "--quiet".into(),
