@@ -10,7 +10,7 @@
 #    scenes (GDAL VRT mosaics of a real scene) with a 512 px per-pixel model,
 #    so the figure is the pipeline's own memory.
 #
-#   SMAE_BENCH_SCENE  the throughput scene (default: the 2048 px drone GeoTIFF of ../shared/data)
+#   SMAE_BENCH_SCENE  the throughput scene (default: the 2048 px drone GeoTIFF of tests/data)
 #   SMAE_BENCH_SIZES  scene sides for the memory runs (default "10000 20000 40000")
 #   SMAE_BENCH_DIR    work folder (default target/bench-infer)
 #   SMAE_BENCH_PARTS  which parts to run (default "throughput memory")
@@ -26,7 +26,7 @@ work=${SMAE_BENCH_DIR:-target/bench-infer}
 mkdir -p "$work"
 py=.venv/bin/python
 infer=target/release/smae-infer
-data=${SMAE_TEST_DATA:-../shared/data}
+data=${SMAE_TEST_DATA:-tests/data}
 scene=${SMAE_BENCH_SCENE:-$data/deepforest/5b90f92da0d7280005fab355_4310.tif}
 
 # A segmentation run to export: the architecture matters here, not training.

@@ -13,12 +13,9 @@ step() {
 
 step scripts/setup.sh
 
-# Tests read the real rasters of ../shared/data (see its SOURCES.md).
-export SMAE_TEST_DATA=${SMAE_TEST_DATA:-$(realpath ../shared/data 2>/dev/null || true)}
-if [ -z "$SMAE_TEST_DATA" ] || [ ! -d "$SMAE_TEST_DATA" ]; then
-  echo "error: test rasters not found; set SMAE_TEST_DATA to the shared data folder" >&2
-  exit 1
-fi
+# Tests read the real rasters and labels shipped in tests/data (origin,
+# license and checksum per file in tests/data/SOURCES.md); SMAE_TEST_DATA
+# points them at another folder with the same layout.
 
 # ONNX Runtime's library from the PyPI wheel (scripts/setup.sh), for
 # smae-export --verify and smae-infer's ort backend.

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use burn::backend::flex::FlexDevice;
 use burn::backend::Flex;
-use smae_export::tasks::TaskModel;
+use smae_run::model::TaskModel;
 use smae_export::{to_onnx, tolerance, verify};
 use smae_models::{Segmenter, Vit, VitConfig};
 
@@ -38,7 +38,7 @@ fn main() -> anyhow::Result<()> {
     for name in &sizes {
         let cfg = VitConfig::preset(name)?;
         let models: Vec<(TaskModel<Flex>, usize)> = {
-            let _rng = smae_train::burn_rng::lock();
+            let _rng = smae_run::seed::lock();
             vec![
                 (TaskModel::Embed(Vit::new(&cfg, &device)), 0),
                 (TaskModel::Segment(Segmenter::new(&cfg, 7, 256, &device)), 7),

@@ -13,23 +13,19 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use burn::backend::flex::FlexDevice;
-use burn::backend::{Autodiff, Flex};
-use burn::module::AutodiffModule;
+use burn::backend::Flex;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use serde::Serialize;
 use serde_json::Value;
-use smae_infer::card::{
-    InputSpec, ModelCard, OutputSpec, Thresholds, TileSpec, CARD_KEY, CARD_VERSION,
-};
+use smae_infer::card::{ModelCard, OutputSpec, Thresholds, CARD_KEY, CARD_VERSION};
 use smae_infer::engine::{self, Backend as EngineBackend, ExecutionDevice};
-use smae_models::{Classifier, Detector, Segmenter, Vit};
-use smae_train::data::augment::{center_view, normalize_into, IMAGENET_MEAN, IMAGENET_STD};
-use smae_train::finetune::{self, FinetuneConfig, Task};
-use smae_train::run_dir;
+use smae_run::card::{input_spec, tile_spec};
+use smae_run::model::TaskModel;
+use smae_run::norm::{center_view, imagenet_pixels};
+use smae_run::{RunConfig, Task};
 
 use graph::{Dim, Graph};
-use tasks::TaskModel;
 
 type B = Flex;
 
@@ -82,122 +78,43 @@ pub fn tolerance(fp16: bool) -> f64 {
     }
 }
 
-fn read_run_config(run: &Path) -> Result<Value> {
-    let path = run.join(run_dir::CONFIG);
-    if !run.is_dir() {
-        bail!("run directory {} does not exist", run.display());
-    }
-    let text = std::fs::read(&path)
-        .with_context(|| format!("{} is not a run directory (no config.json)", run.display()))?;
-    serde_json::from_slice(&text)
-        .with_context(|| format!("{} is half-written or not JSON", path.display()))
-}
-
-/// The model of `run` for `task` (Burn, no autodiff), its input size and classes.
-fn load_model(
-    run: &Path,
-    config: &Value,
-    task: &str,
-) -> Result<(TaskModel<B>, usize, Vec<String>)> {
-    let device = FlexDevice;
-    let kind = config["kind"].as_str().unwrap_or("pretrain");
-    if task == "embed" {
-        let (cfg, file) = run_dir::read_encoder(run)?;
-        let mut vit = Vit::<B>::new(&cfg, &device);
-        smae_train::weights::load_encoder(&mut vit, &file)?;
-        return Ok((TaskModel::Embed(vit), cfg.img_size, Vec::new()));
-    }
-    if kind != "finetune" {
-        bail!(
-            "{} is a {kind} run: it has no {task} head (export `--task embed`, or fine-tune first)",
-            run.display()
-        );
-    }
-    let cfg: FinetuneConfig = finetune::read_config(run)?;
-    if cfg.task.name() != task {
-        bail!(
-            "{} was fine-tuned for {}, not {task}",
-            run.display(),
-            cfg.task.name()
-        );
-    }
-    let ckpt = smae_train::checkpoint::latest(run)?
-        .with_context(|| format!("{} has no checkpoint", run.display()))?;
-    let device_ad = FlexDevice;
-    let model = match cfg.task {
-        Task::Classify => TaskModel::Classify(
-            finetune::build_model::<Autodiff<B>, Classifier<Autodiff<B>>>(
-                &cfg,
-                &device_ad,
-                Some(&ckpt),
-            )?
-            .valid(),
-        ),
-        Task::Segment => TaskModel::Segment(
-            finetune::build_model::<Autodiff<B>, Segmenter<Autodiff<B>>>(
-                &cfg,
-                &device_ad,
-                Some(&ckpt),
-            )?
-            .valid(),
-        ),
-        Task::Detect | Task::DetectObb => TaskModel::Detect(
-            finetune::build_model::<Autodiff<B>, Detector<Autodiff<B>>>(
-                &cfg,
-                &device_ad,
-                Some(&ckpt),
-            )?
-            .valid(),
-        ),
-    };
-    Ok((model, cfg.vit.img_size, cfg.classes))
-}
-
 /// The model card of the export.
 fn card(
     req: &ExportRequest,
-    config: &Value,
+    config: &RunConfig,
     task: &str,
     (size, patch): (usize, usize),
-    classes: &[String],
     outputs: Vec<OutputSpec>,
-) -> ModelCard {
+) -> Result<ModelCard> {
     let (gsd_m, run) = (req.gsd_m, &req.run);
     let metrics = std::fs::read(run.join("metrics.json"))
         .ok()
         .and_then(|t| serde_json::from_slice::<Value>(&t).ok());
-    // Detection runs are trained on `tile` image pixels per model input and
-    // evaluated with `tile_overlap` model pixels of overlap: the card gives
-    // both in scene pixels, so inference sees the training scale.
-    let tile = config["tile"].as_u64().map(|v| v as usize).unwrap_or(size);
-    let tile_overlap = config["tile_overlap"]
-        .as_u64()
-        .map(|v| v as usize * tile / size)
-        .unwrap_or(tile / 4);
-    let init_run = config["init"]["run"].as_str().map(PathBuf::from);
-    let pretrain = init_run
-        .as_ref()
-        .and_then(|r| std::fs::read(r.join(run_dir::CONFIG)).ok())
-        .and_then(|t| serde_json::from_slice::<Value>(&t).ok());
-    ModelCard {
+    let finetune = match config {
+        RunConfig::Finetune(c) => Some(c),
+        _ => None,
+    };
+    let classes = finetune.map(|c| c.classes.clone()).unwrap_or_default();
+    let pretrain = finetune
+        .and_then(|c| c.init.run.as_deref())
+        .and_then(|r| RunConfig::read(r).ok());
+    let summary = |c: &RunConfig| match c {
+        RunConfig::Pretrain(p) => serde_json::json!({
+            "kind": "pretrain", "method": p.method, "epochs": p.epochs, "data": p.data, "model": p.model,
+        }),
+        other => serde_json::json!({ "kind": other.kind(), "model": other.model_name() }),
+    };
+    Ok(ModelCard {
         version: CARD_VERSION,
         task: task.to_string(),
-        classes: classes.to_vec(),
-        input: InputSpec {
-            name: "images".into(),
-            bands: vec![1, 2, 3],
-            size,
-            dtype: "float32".into(),
-            scale: 1.0 / 255.0,
-            mean: IMAGENET_MEAN.iter().map(|v| *v as f64).collect(),
-            std: IMAGENET_STD.iter().map(|v| *v as f64).collect(),
-        },
+        classes,
+        input: input_spec(size),
         patch_size: patch,
         gsd_m,
-        tile: TileSpec {
-            size: tile,
-            overlap: tile_overlap,
-        },
+        // Detection runs are trained on `tile` image pixels per model input:
+        // the card gives the tiling in scene pixels, so inference sees the
+        // training scale.
+        tile: tile_spec(finetune, size),
         outputs,
         thresholds: Thresholds {
             score: validated_score(metrics.as_ref()).unwrap_or(Thresholds::default().score),
@@ -206,18 +123,16 @@ fn card(
         provenance: serde_json::json!({
             "smae_version": env!("CARGO_PKG_VERSION"),
             "run": run,
-            "run_kind": config["kind"].as_str().unwrap_or("pretrain"),
-            "model": config["model"],
-            "vit": config["vit"],
-            "pretrain": pretrain.map(|p| serde_json::json!({
-                "method": p["method"], "epochs": p["epochs"], "data": p["data"], "model": p["model"], "kind": p["kind"],
-            })).unwrap_or_else(|| serde_json::json!({ "method": config["method"], "epochs": config["epochs"], "data": config["data"] })),
-            "finetune": (config["kind"] == "finetune").then(|| serde_json::json!({
-                "task": config["task"], "data": config["data"], "epochs": config["epochs"], "init": config["init"],
+            "run_kind": config.kind(),
+            "model": config.model_name(),
+            "vit": config.vit(),
+            "pretrain": pretrain.as_ref().map_or_else(|| summary(config), summary),
+            "finetune": finetune.map(|c| serde_json::json!({
+                "task": c.task, "data": c.data, "epochs": c.epochs, "init": c.init,
                 "metrics": metrics.as_ref().map(|m| m["metrics"].clone()),
             })),
         }),
-    }
+    })
 }
 
 /// The detection score threshold to ship: the F1-optimal one found on the
@@ -266,77 +181,54 @@ pub fn export(req: &ExportRequest) -> Result<ExportReport> {
     if !(17..=21).contains(&req.opset) {
         bail!("--opset must be between 17 and 21");
     }
-    let config = read_run_config(&req.run)?;
-    let default_task = match config["kind"].as_str() {
-        Some("finetune") => config["task"].as_str().unwrap_or("embed").to_string(),
-        _ => "embed".to_string(),
-    };
-    let task = req.task.clone().unwrap_or(default_task);
-    if !["embed", "classify", "segment", "detect", "detect-obb"].contains(&task.as_str()) {
-        bail!("unknown task '{task}': expected embed, classify, segment, detect or detect-obb");
-    }
-    let start = Instant::now();
-    let (model, size, classes) = load_model(&req.run, &config, &task)?;
-    let patch = match &model {
-        TaskModel::Embed(v) => v.patch_size,
-        TaskModel::Classify(c) => c.encoder.patch_size,
-        TaskModel::Segment(s) => s.encoder.patch_size,
-        TaskModel::Detect(d) => d.encoder.patch_size,
-    };
-    let (bytes, parameters) = to_onnx(
-        &model,
-        size,
-        classes.len(),
-        req.fp16,
-        req.opset,
-        |outputs| {
-            let card = card(req, &config, model.task(), (size, patch), &classes, outputs);
-            let mut meta = vec![(CARD_KEY.to_string(), serde_json::to_string(&card)?)];
-            meta.extend(card.plain_keys());
-            Ok(meta)
+    let config = RunConfig::read(&req.run)?;
+    let task = match req.task.as_deref() {
+        Some("embed") => None,
+        Some(t) => Some(t.parse::<Task>().map_err(|_| {
+            anyhow::anyhow!(
+                "unknown task '{t}': expected embed, classify, segment, detect or detect-obb"
+            )
+        })?),
+        None => match &config {
+            RunConfig::Finetune(c) => Some(c.task),
+            _ => None,
         },
-    )?;
+    };
+    let start = Instant::now();
+    let model = TaskModel::<B>::open(&req.run, task, &FlexDevice)?;
+    let (size, patch) = (config.vit().img_size, config.vit().patch_size);
+    let classes = match &config {
+        RunConfig::Finetune(c) if task.is_some() => c.classes.len(),
+        _ => 0,
+    };
+    let (bytes, parameters) = to_onnx(&model, size, classes, req.fp16, req.opset, |outputs| {
+        let card = card(req, &config, model.task(), (size, patch), outputs)?;
+        let mut meta = vec![(CARD_KEY.to_string(), serde_json::to_string(&card)?)];
+        meta.extend(card.plain_keys());
+        Ok(meta)
+    })?;
     let export_seconds = start.elapsed().as_secs_f64();
 
-    let tmp = run_dir::temp_name(&req.output);
     if let Some(parent) = req.output.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    std::fs::write(&tmp, &bytes)
-        .with_context(|| format!("cannot write {}", req.output.display()))?;
-    let parity = if req.verify {
-        match verify(
-            &model,
-            &tmp,
-            size,
-            &req.verify_images,
-            req.ort_library.as_deref(),
-            tolerance(req.fp16),
-        ) {
-            Ok(p) => p,
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
+    // Written and verified under a temporary name, renamed only when it passes.
+    let mut parity = Vec::new();
+    smae_run::atomic::write_path(&req.output, |tmp| {
+        std::fs::write(tmp, &bytes)?;
+        if req.verify {
+            parity = verify(
+                &model,
+                tmp,
+                size,
+                &req.verify_images,
+                req.ort_library.as_deref(),
+                tolerance(req.fp16),
+            )?;
         }
-    } else {
-        Vec::new()
-    };
-    if let Some(bad) = parity.iter().find(|p| !p.pass) {
-        let _ = std::fs::remove_file(&tmp);
-        bail!(
-            "verification failed: {} output {} on {} input differs from Burn by {:.3e} (relative {:.3e}, tolerance {:.0e})",
-            bad.runtime,
-            bad.output,
-            bad.input,
-            bad.max_abs,
-            bad.max_rel,
-            tolerance(req.fp16)
-        );
-    }
-    std::fs::rename(&tmp, &req.output)
-        .with_context(|| format!("cannot write {}", req.output.display()))?;
+        check_parity(&parity, req.fp16)
+    })?;
     Ok(ExportReport {
         output: req.output.clone(),
         task: model.task().into(),
@@ -349,11 +241,27 @@ pub fn export(req: &ExportRequest) -> Result<ExportReport> {
     })
 }
 
+/// Fails on the first comparison over the tolerance.
+fn check_parity(parity: &[Parity], fp16: bool) -> Result<()> {
+    if let Some(bad) = parity.iter().find(|p| !p.pass) {
+        bail!(
+            "verification failed: {} output {} on {} input differs from Burn by {:.3e} (relative {:.3e}, tolerance {:.0e})",
+            bad.runtime,
+            bad.output,
+            bad.input,
+            bad.max_abs,
+            bad.max_rel,
+            tolerance(fp16)
+        );
+    }
+    Ok(())
+}
+
 /// The verification inputs: a seeded random batch of two and each real image.
 fn inputs(size: usize, images: &[PathBuf]) -> Result<Vec<(String, Vec<f32>, usize)>> {
     let device = FlexDevice;
     let r = {
-        let _rng = smae_train::burn_rng::lock();
+        let _rng = smae_run::seed::lock();
         B::seed(&device, 20261128);
         Tensor::<B, 4>::random([2, 3, size, size], Distribution::Normal(0.0, 1.0), &device)
     };
@@ -366,11 +274,10 @@ fn inputs(size: usize, images: &[PathBuf]) -> Result<Vec<(String, Vec<f32>, usiz
         2,
     )];
     for p in images {
-        let img = smae_train::data::loader::decode_rgb(p)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
-        let v = center_view(&img, size as u32);
-        let mut px = vec![0f32; 3 * size * size];
-        normalize_into(&v, &IMAGENET_MEAN, &IMAGENET_STD, &mut px);
+        let img = image::open(p)
+            .with_context(|| format!("cannot read {}", p.display()))?
+            .to_rgb8();
+        let px = imagenet_pixels(&center_view(&img, size as u32));
         out.push((
             p.file_name()
                 .map(|n| n.to_string_lossy().into_owned())

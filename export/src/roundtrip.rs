@@ -10,7 +10,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use smae_models::{Classifier, Detector, Segmenter, Vit, VitConfig};
 
-use crate::tasks::TaskModel;
+use smae_run::model::TaskModel;
 
 type B = Flex;
 
@@ -61,7 +61,7 @@ pub struct Fixture {
 
 pub fn fixtures() -> Result<Vec<Fixture>> {
     // seeded, lazily initialised models: hold Burn's generator throughout
-    let _rng = smae_train::burn_rng::lock();
+    let _rng = smae_run::seed::lock();
     let d = FlexDevice;
     let mut out = Vec::new();
     for (model, classes) in models() {

@@ -5,62 +5,14 @@
 //! per-class scores, dense, no NMS).
 
 use burn::prelude::*;
-use burn::tensor::activation::softmax;
 use smae_infer::card::OutputSpec;
 use smae_models::detector::locations;
 use smae_models::upernet::{feature_blocks, PPM_SCALES};
-use smae_models::{Classifier, Detector, Segmenter, Vit};
+use smae_models::Detector;
+pub use smae_run::model::TaskModel;
 
 use crate::graph::{Attr, Dim, Graph};
 use crate::lower::{self, slice_last, take};
-
-/// A model of any exportable task, on a non-autodiff backend. One exists per
-/// export, so the size difference between variants does not matter.
-#[allow(clippy::large_enum_variant)]
-pub enum TaskModel<B: Backend> {
-    Embed(Vit<B>),
-    Classify(Classifier<B>),
-    Segment(Segmenter<B>),
-    Detect(Detector<B>),
-}
-
-impl<B: Backend> TaskModel<B> {
-    pub fn task(&self) -> &'static str {
-        match self {
-            TaskModel::Embed(_) => "embed",
-            TaskModel::Classify(_) => "classify",
-            TaskModel::Segment(_) => "segment",
-            TaskModel::Detect(d) if d.oriented() => "detect-obb",
-            TaskModel::Detect(_) => "detect",
-        }
-    }
-
-    /// The Burn outputs in the graph's output order.
-    pub fn reference(&self, x: Tensor<B, 4>) -> Vec<Tensor<B, 3>> {
-        match self {
-            TaskModel::Embed(v) => {
-                let t = v.forward(x);
-                let [n, _, d] = t.dims();
-                let cls = t.clone().narrow(1, 0, 1).reshape([1, n, d]);
-                vec![t, cls]
-            }
-            TaskModel::Classify(c) => {
-                let p = softmax(c.forward(x), 1);
-                let [n, k] = p.dims();
-                vec![p.reshape([1, n, k])]
-            }
-            TaskModel::Segment(s) => {
-                let p = softmax(s.forward(x), 1);
-                let [n, k, h, w] = p.dims();
-                vec![p.reshape([n, k, h * w])]
-            }
-            TaskModel::Detect(d) => {
-                let (b, s) = d.decode(x);
-                vec![b, s]
-            }
-        }
-    }
-}
 
 /// Lowers `model` for a `size x size` input; returns the output specs.
 pub fn build<B: Backend>(

@@ -3,14 +3,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use clap::Parser;
-
-fn scratch(name: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("smae-export-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&p);
-    std::fs::create_dir_all(&p).unwrap();
-    p
-}
+use burn::backend::flex::FlexDevice;
+use burn::backend::Flex;
+use smae_models::{Classifier, VitConfig};
+use smae_run::config::{InitSource, OptimConfig};
+use smae_run::model::build_task;
+use smae_run::schedule::LrSchedule;
+use smae_run::{checkpoint, weights, FinetuneConfig, RunConfig, Task};
+use smae_testkit::scratch;
 
 fn smae_export(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_smae-export"))
@@ -19,51 +19,65 @@ fn smae_export(args: &[&str]) -> Output {
         .unwrap()
 }
 
-/// A two-class folder of small synthetic images and a classifier run trained
-/// on it for two steps.
+/// A two-class classifier run written through the run contract: its
+/// configuration and a checkpoint with seeded weights (what `smae-train
+/// finetune` leaves; training itself is not what this test is about).
 fn classify_run(d: &Path) -> PathBuf {
-    for (c, v) in [("a", 40u8), ("b", 200u8)] {
-        std::fs::create_dir_all(d.join("data").join(c)).unwrap();
-        for i in 0..6u8 {
-            let img = image::RgbImage::from_fn(32, 32, |x, y| {
-                image::Rgb([v, (x as u8).wrapping_mul(i), y as u8])
-            });
-            img.save(d.join("data").join(c).join(format!("{i}.png")))
-                .unwrap();
-        }
-    }
     let run = d.join("run");
-    let data = d.join("data");
-    let args = [
-        "smae-train",
-        "finetune",
-        "--task",
-        "classify",
-        "--data",
-        data.to_str().unwrap(),
-        "--output",
-        run.to_str().unwrap(),
-        "--init",
-        "none",
-        "--model",
-        "vit-tiny",
-        "--dim",
-        "16",
-        "--depth",
-        "1",
-        "--heads",
-        "2",
-        "--img-size",
-        "32",
-        "--patch-size",
-        "8",
-        "--batch-size",
-        "4",
-        "--stop-after-steps",
-        "2",
-        "--quiet",
-    ];
-    smae_train::cli::run(smae_train::cli::Cli::try_parse_from(args).unwrap()).unwrap();
+    std::fs::create_dir_all(&run).unwrap();
+    let vit = VitConfig {
+        img_size: 32,
+        patch_size: 8,
+        in_chans: 3,
+        dim: 16,
+        depth: 1,
+        heads: 2,
+        mlp_ratio: 4.0,
+    };
+    let cfg = FinetuneConfig {
+        smae_version: "test".into(),
+        task: Task::Classify,
+        model: "custom".into(),
+        vit,
+        classes: vec!["a".into(), "b".into()],
+        channels: 16,
+        global_pool: false,
+        init: InitSource {
+            run: None,
+            kind: None,
+            method: None,
+        },
+        data: d.join("data"),
+        val_data: None,
+        train_ratio: Some(0.8),
+        train_items: 8,
+        val_items: 4,
+        epochs: 1,
+        batch_size: 4,
+        steps_per_epoch: 2,
+        schedule: LrSchedule {
+            lr: 1e-3,
+            min_lr: 0.0,
+            warmup_epochs: 0.0,
+            epochs: 1.0,
+        },
+        blr: None,
+        layer_decay: 0.75,
+        drop_path: 0.0,
+        optim: OptimConfig::mae(None),
+        tile: 32,
+        tile_overlap: 8,
+        ignore_index: 255,
+        merge_classes: None,
+        seed: 0,
+        log_every: 10,
+    };
+    RunConfig::Finetune(cfg.clone()).write(&run).unwrap();
+    let model: Classifier<Flex> = build_task(&cfg, &FlexDevice, None).unwrap();
+    checkpoint::write_atomically(&run, |dir| {
+        weights::save_official(&model, &dir.join(checkpoint::MODEL), &[])
+    })
+    .unwrap();
     run
 }
 

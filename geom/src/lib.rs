@@ -1,5 +1,8 @@
-//! smae-geom: the box geometry that training and inference share, with no
-//! Burn dependency so `smae-infer` can use it as is.
+//! smae-geom: the geometry that training, evaluation and inference share,
+//! with no Burn dependency so `smae-infer` can use it as is: boxes, NMS and
+//! dense decoding, and the one tiling of a scene (window placement, core
+//! regions, Hann blending, cross-tile detection merge) that `smae-infer`
+//! runs and evaluation measures.
 //!
 //! Conventions (pixel coordinates, x to the right, y down):
 //! * [`BBox`]: axis-aligned `x0, y0, x1, y1`.
@@ -10,9 +13,12 @@
 //!   minimum-area rectangle.
 
 pub mod bbox;
+pub mod blend;
 pub mod decode;
+pub mod merge;
 pub mod nms;
 pub mod rbox;
+pub mod tiling;
 
 pub use bbox::BBox;
 pub use decode::{Detection, RDetection};

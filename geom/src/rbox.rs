@@ -3,7 +3,7 @@
 
 use std::f32::consts::{FRAC_PI_2, PI};
 
-use geo::{Area, BooleanOps, Coord, LineString, Polygon};
+use geo::{Area, BooleanOps, Coord, LineString, MinimumRotatedRect, Polygon};
 use serde::{Deserialize, Serialize};
 
 use crate::BBox;
@@ -51,31 +51,45 @@ impl RBox {
     }
 
     /// The minimum-area rectangle around a 4-point polygon (any order or
-    /// orientation), as DOTA / DIOR-R annotations give boxes.
+    /// orientation), as DOTA / DIOR-R annotations give boxes: geo's
+    /// rotating-calipers rectangle, read as centre, long side and its angle.
     pub fn from_polygon(pts: &[(f32, f32); 4]) -> Self {
-        let hull = convex_hull(pts);
-        let mut best: Option<(f32, RBox)> = None;
-        for i in 0..hull.len() {
-            let (p, q) = (hull[i], hull[(i + 1) % hull.len()]);
-            let alpha = (q.1 - p.1).atan2(q.0 - p.0);
-            let (s, c) = alpha.sin_cos();
-            let (mut umin, mut umax, mut vmin, mut vmax) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
-            for &(x, y) in pts {
-                let (u, v) = (x * c + y * s, -x * s + y * c);
-                umin = umin.min(u);
-                umax = umax.max(u);
-                vmin = vmin.min(v);
-                vmax = vmax.max(v);
-            }
-            let area = (umax - umin) * (vmax - vmin);
-            if best.as_ref().is_none_or(|(a, _)| area < *a - 1e-6) {
-                let (uc, vc) = ((umin + umax) / 2.0, (vmin + vmax) / 2.0);
-                let (cx, cy) = (uc * c - vc * s, uc * s + vc * c);
-                best = Some((area, RBox::new(cx, cy, umax - umin, vmax - vmin, alpha)));
-            }
+        let ring: Vec<Coord<f64>> = pts
+            .iter()
+            .map(|&(x, y)| Coord {
+                x: x as f64,
+                y: y as f64,
+            })
+            .collect();
+        let degenerate = RBox::new(pts[0].0, pts[0].1, 0.0, 0.0, 0.0);
+        let Some(rect) = LineString::from(ring).minimum_rotated_rect() else {
+            return degenerate;
+        };
+        let c: Vec<Coord<f64>> = rect.exterior().0.iter().take(4).copied().collect();
+        if c.len() < 4 {
+            return degenerate;
         }
-        best.map(|b| b.1)
-            .unwrap_or(RBox::new(pts[0].0, pts[0].1, 0.0, 0.0, 0.0))
+        let (cx, cy) = (
+            c.iter().map(|p| p.x).sum::<f64>() / 4.0,
+            c.iter().map(|p| p.y).sum::<f64>() / 4.0,
+        );
+        let (e1, e2) = (c[1] - c[0], c[2] - c[1]);
+        let (l1, l2) = (e1.x.hypot(e1.y), e2.x.hypot(e2.y));
+        let (long, w, h) = if l1 >= l2 { (e1, l1, l2) } else { (e2, l2, l1) };
+        // A side and its reverse are the same box; take the one pointing
+        // right so that axis-aligned boxes get exactly 0, not a rounded pi.
+        let long = if long.x < 0.0 || (long.x == 0.0 && long.y < 0.0) {
+            -long
+        } else {
+            long
+        };
+        RBox::new(
+            cx as f32,
+            cy as f32,
+            w as f32,
+            h as f32,
+            long.y.atan2(long.x) as f32,
+        )
     }
 
     /// The axis-aligned box around the rotated one.
@@ -147,37 +161,6 @@ pub fn wrap_half_pi(a: f32) -> f32 {
         a -= PI;
     }
     a
-}
-
-/// Convex hull of a few points, counter-clockwise (monotone chain).
-fn convex_hull(pts: &[(f32, f32)]) -> Vec<(f32, f32)> {
-    let mut p: Vec<(f32, f32)> = pts.to_vec();
-    p.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-    p.dedup();
-    if p.len() < 3 {
-        return p;
-    }
-    let cross = |o: (f32, f32), a: (f32, f32), b: (f32, f32)| {
-        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
-    };
-    let mut lower: Vec<(f32, f32)> = Vec::new();
-    for &q in &p {
-        while lower.len() >= 2 && cross(lower[lower.len() - 2], lower[lower.len() - 1], q) <= 0.0 {
-            lower.pop();
-        }
-        lower.push(q);
-    }
-    let mut upper: Vec<(f32, f32)> = Vec::new();
-    for &q in p.iter().rev() {
-        while upper.len() >= 2 && cross(upper[upper.len() - 2], upper[upper.len() - 1], q) <= 0.0 {
-            upper.pop();
-        }
-        upper.push(q);
-    }
-    lower.pop();
-    upper.pop();
-    lower.extend(upper);
-    lower
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use geojson::{Feature, FeatureCollection, Geometry, JsonObject, JsonValue};
 
-use crate::detections::SceneDetection;
+use smae_geom::merge::SceneDetection;
 use crate::geotiff::TempPath;
 use crate::raster::Georef;
 

@@ -12,21 +12,30 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
-pub mod blend;
 pub mod card;
-pub mod detections;
 pub mod engine;
-pub mod geojson_writer;
-pub mod geotiff;
 pub mod model;
 pub mod onnx_meta;
+#[cfg(feature = "ort")]
+pub mod ort_engine;
+#[cfg(feature = "tract")]
+pub mod tract_engine;
+
+#[cfg(feature = "scene")]
+pub mod geojson_writer;
+#[cfg(feature = "scene")]
+pub mod geotiff;
+#[cfg(feature = "scene")]
 pub mod overlay;
+#[cfg(feature = "scene")]
 pub mod pipeline;
+#[cfg(feature = "scene")]
 pub mod raster;
+#[cfg(feature = "scene")]
 pub mod run;
-pub mod tiling;
 
 pub use card::ModelCard;
 pub use engine::{Backend, Engine, ExecutionDevice};
 pub use model::{Model, ModelOptions};
+#[cfg(feature = "scene")]
 pub use run::{RunOptions, RunReport};

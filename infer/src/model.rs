@@ -61,6 +61,13 @@ impl Model {
             opts.threads,
             opts.ort_library.as_deref(),
         )?;
+        Self::with_engine(path, card, engine)
+    }
+
+    /// A model whose outputs come from `engine` (any runtime, e.g. the Burn
+    /// model evaluation runs), read as `card` says; `path` names it in
+    /// messages and outputs.
+    pub fn with_engine(path: &Path, card: ModelCard, engine: Box<dyn Engine>) -> Result<Self> {
         let names = engine.output_names();
         let output_index = card
             .outputs

@@ -8,7 +8,7 @@ use gdal::raster::ResampleAlg;
 use gdal::Dataset;
 use image::{Rgb, RgbImage};
 
-use crate::detections::SceneDetection;
+use smae_geom::merge::SceneDetection;
 use crate::geotiff::{palette, TempPath};
 
 /// The scene's `bands` (three, or one shown as grey) as an RGB picture at

@@ -12,7 +12,7 @@ use ndarray::{Array4, ArrayD, Axis};
 
 use crate::engine::Engine;
 use crate::raster::{ReadSpec, Scene, TileData};
-use crate::tiling::Job;
+use smae_geom::tiling::Job;
 
 /// Test-time augmentation: also run the horizontally and vertically flipped
 /// tile and average, flipping spatial outputs back.

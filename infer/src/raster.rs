@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use gdal::raster::ResampleAlg;
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 
-use crate::tiling::Window;
+use smae_geom::tiling::Window;
 
 /// GDAL reports errors as values here, never on stderr, a truncated JPEG
 /// inside a TIFF is an error, not grey pixels, and its cache is bounded.

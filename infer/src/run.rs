@@ -10,14 +10,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use smae_geom::Overlap;
 
-use crate::blend::{resize_bilinear, resize_mask, Strip};
-use crate::detections::{DetectOptions, DetectionSink, SceneDetection};
+use smae_geom::blend::{argmax, resize_bilinear, resize_mask, Strip};
+use smae_geom::merge::{DetectOptions, DetectionSink, SceneDetection};
 use crate::geotiff::{check_writable, palette, Finish, RasterWriter};
 use crate::model::Model;
 use crate::pipeline::{self, Done, Tta};
 use crate::raster::{ReadSpec, Scene};
-use crate::tiling::{hann, CellGrid, ColumnBand, Grid, Job};
-use crate::{blend, geojson_writer, overlay};
+use smae_geom::tiling::{hann, CellGrid, ColumnBand, Grid, Job};
+use crate::{geojson_writer, overlay};
 
 /// Class-map value of nodata pixels.
 pub const CLASS_NODATA: u8 = 255;
@@ -116,6 +116,122 @@ impl Model {
                 output.display()
             ),
         }
+        let (scene, spec, mut report) = self.prepare(input, opts)?;
+        check_writable(output)?;
+        if let Some(o) = &opts.overlay {
+            check_writable(o)?;
+        }
+        report.output = output.to_path_buf();
+        let ctx = Ctx {
+            scene: &scene,
+            spec: &spec,
+            tile: report.tile,
+            overlap: report.overlap,
+            opts,
+        };
+        let dets = match task.as_str() {
+            "segment" => {
+                let classes = self.card.classes.len();
+                let mut writer = RasterWriter::create::<u8>(
+                    output,
+                    scene.width,
+                    scene.height,
+                    1,
+                    scene.georef.as_ref(),
+                    CLASS_NODATA as f64,
+                )?;
+                self.segment(&ctx, &mut report, |x, y, w, rows| {
+                    writer.write_block(1, (x, y), w, rows)
+                })?;
+                writer.finish(Finish {
+                    descriptions: &["class".to_string()],
+                    metadata: &self.class_metadata(),
+                    resampling: "MODE",
+                    palette: Some(&palette(classes)),
+                })?;
+                Vec::new()
+            }
+            "classify" => self
+                .classify(&ctx, output, &mut report)
+                .map(|_| Vec::new())?,
+            _ => {
+                let dets = self.detect(&ctx, &mut report)?;
+                let fc = geojson_writer::collection(&dets, &self.card.classes, scene.georef.as_ref());
+                geojson_writer::write(output, &fc)?;
+                dets
+            }
+        };
+        if let Some(path) = &opts.overlay {
+            let (mut img, scale) = overlay::scene_picture(input, &spec.bands, OVERLAY_SIDE)?;
+            if raster_out {
+                overlay::draw_classes(&mut img, output, self.card.classes.len())?;
+            } else {
+                overlay::draw_detections(&mut img, &dets, scale);
+            }
+            overlay::save(&img, path)?;
+        }
+        report.seconds = start.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    /// A detector's detections on `input`, in scene pixels, merged across
+    /// tiles exactly as [`Model::run`] writes them (nothing is written).
+    pub fn detections(
+        &mut self,
+        input: &Path,
+        opts: &RunOptions,
+    ) -> Result<(Vec<SceneDetection>, RunReport)> {
+        if !matches!(self.card.task.as_str(), "detect" | "detect-obb") {
+            bail!("a {} model has no detections", self.card.task);
+        }
+        let start = Instant::now();
+        let (scene, spec, mut report) = self.prepare(input, opts)?;
+        let ctx = Ctx {
+            scene: &scene,
+            spec: &spec,
+            tile: report.tile,
+            overlap: report.overlap,
+            opts,
+        };
+        let dets = self.detect(&ctx, &mut report)?;
+        report.seconds = start.elapsed().as_secs_f64();
+        Ok((dets, report))
+    }
+
+    /// A segmentation model's class map of `input` (row-major, `width x
+    /// height`, [`CLASS_NODATA`] where no data), blended exactly as
+    /// [`Model::run`] writes it (nothing is written).
+    pub fn class_map(&mut self, input: &Path, opts: &RunOptions) -> Result<(Vec<u8>, RunReport)> {
+        if self.card.task != "segment" {
+            bail!("a {} model has no class map", self.card.task);
+        }
+        let start = Instant::now();
+        let (scene, spec, mut report) = self.prepare(input, opts)?;
+        let ctx = Ctx {
+            scene: &scene,
+            spec: &spec,
+            tile: report.tile,
+            overlap: report.overlap,
+            opts,
+        };
+        let w = scene.width;
+        let mut map = vec![CLASS_NODATA; w * scene.height];
+        self.segment(&ctx, &mut report, |x, y, bw, rows| {
+            for (r, row) in rows.chunks_exact(bw).enumerate() {
+                let at = (y + r) * w + x;
+                map[at..at + bw].copy_from_slice(row);
+            }
+            Ok(())
+        })?;
+        report.seconds = start.elapsed().as_secs_f64();
+        Ok((map, report))
+    }
+
+    /// Opens the scene and checks everything that can be checked before
+    /// work starts: bands, normalisation, tiling, the task's options.
+    fn prepare(&self, input: &Path, opts: &RunOptions) -> Result<(Scene, ReadSpec, RunReport)> {
+        let task = self.card.task.clone();
+        let raster_out = matches!(task.as_str(), "classify" | "segment");
         if opts.tta && !raster_out {
             bail!("--tta is available for classify and segment models, not {task}");
         }
@@ -144,11 +260,6 @@ impl Model {
         if tile == 0 || overlap >= tile {
             bail!("the overlap ({overlap}) must be smaller than the tile ({tile})");
         }
-        check_writable(output)?;
-        if let Some(o) = &opts.overlay {
-            check_writable(o)?;
-        }
-
         let mut warnings = Vec::new();
         if scene.georef.is_none() {
             warnings.push(format!(
@@ -164,9 +275,9 @@ impl Model {
                 scene.dtype
             ));
         }
-        let mut report = RunReport {
-            task: task.clone(),
-            output: output.to_path_buf(),
+        let report = RunReport {
+            task,
+            output: PathBuf::new(),
             engine: self.engine_name(),
             width: scene.width,
             height: scene.height,
@@ -180,33 +291,7 @@ impl Model {
             seconds: 0.0,
             warnings,
         };
-        let ctx = Ctx {
-            scene: &scene,
-            spec: &spec,
-            tile,
-            overlap,
-            opts,
-        };
-        let dets = match task.as_str() {
-            "segment" => self
-                .segment(&ctx, output, &mut report)
-                .map(|_| Vec::new())?,
-            "classify" => self
-                .classify(&ctx, output, &mut report)
-                .map(|_| Vec::new())?,
-            _ => self.detect(&ctx, output, &mut report)?,
-        };
-        if let Some(path) = &opts.overlay {
-            let (mut img, scale) = overlay::scene_picture(input, &spec.bands, OVERLAY_SIDE)?;
-            if raster_out {
-                overlay::draw_classes(&mut img, output, self.card.classes.len())?;
-            } else {
-                overlay::draw_detections(&mut img, &dets, scale);
-            }
-            overlay::save(&img, path)?;
-        }
-        report.seconds = start.elapsed().as_secs_f64();
-        Ok(report)
+        Ok((scene, spec, report))
     }
 
     /// Streams `jobs` through the pipeline with a progress bar, counting
@@ -260,19 +345,18 @@ impl Model {
         Ok(())
     }
 
-    fn segment(&mut self, ctx: &Ctx<'_>, output: &Path, report: &mut RunReport) -> Result<()> {
+    /// Blends the class probabilities of overlapping tiles and hands each
+    /// finished block of class rows to `write(x, y, width, classes)`.
+    fn segment(
+        &mut self,
+        ctx: &Ctx<'_>,
+        report: &mut RunReport,
+        mut write: impl FnMut(usize, usize, usize, Vec<u8>) -> Result<()>,
+    ) -> Result<()> {
         let (w, h, t, n) = (ctx.scene.width, ctx.scene.height, ctx.tile, ctx.spec.size);
         let classes = self.card.classes.len();
         let probs_at = self.output_of("probabilities")?;
         let grid = Grid::new(w, h, t, ctx.overlap);
-        let mut writer = RasterWriter::create::<u8>(
-            output,
-            w,
-            h,
-            1,
-            ctx.scene.georef.as_ref(),
-            CLASS_NODATA as f64,
-        )?;
         // Band by band, tile row by tile row; `meta` says where each job is.
         let bands = grid.column_bands(w, ctx.opts.band_width);
         let all = grid.jobs(w, h);
@@ -302,7 +386,7 @@ impl Model {
                 .chunks_exact(sw)
                 .flat_map(|r| r[off..off + ow].iter().copied())
                 .collect();
-            writer.write_block(1, (b.own_x0, top), ow, owned)
+            write(b.own_x0, top, ow, owned)
         };
         self.stream(ctx, jobs, report, |d| {
             let (bi, r) = meta[k];
@@ -330,14 +414,7 @@ impl Model {
             }
             Ok(())
         })?;
-        finish_rows(&mut strip, &bands[band], h)?;
-        let metadata = self.class_metadata();
-        writer.finish(Finish {
-            descriptions: &["class".to_string()],
-            metadata: &metadata,
-            resampling: "MODE",
-            palette: Some(&palette(classes)),
-        })
+        finish_rows(&mut strip, &bands[band], h)
     }
 
     fn classify(&mut self, ctx: &Ctx<'_>, output: &Path, report: &mut RunReport) -> Result<()> {
@@ -372,7 +449,7 @@ impl Model {
             match d.outputs.filter(|_| cell_valid) {
                 Some(out) => {
                     let p: Vec<f32> = out[probs_at].iter().copied().collect();
-                    bands[0].push(blend::argmax(&p) as f32);
+                    bands[0].push(argmax(&p) as f32);
                     for (k, v) in p.iter().enumerate() {
                         bands[1 + k].push(*v);
                     }
@@ -399,12 +476,7 @@ impl Model {
         })
     }
 
-    fn detect(
-        &mut self,
-        ctx: &Ctx<'_>,
-        output: &Path,
-        report: &mut RunReport,
-    ) -> Result<Vec<SceneDetection>> {
+    fn detect(&mut self, ctx: &Ctx<'_>, report: &mut RunReport) -> Result<Vec<SceneDetection>> {
         let (w, h, t, n) = (ctx.scene.width, ctx.scene.height, ctx.tile, ctx.spec.size);
         let oriented = self.card.task == "detect-obb";
         let geometry_at = self.output_of(if oriented {
@@ -451,8 +523,6 @@ impl Model {
         })?;
         let dets = sink.finish();
         report.detections = Some(dets.len());
-        let fc = geojson_writer::collection(&dets, &self.card.classes, ctx.scene.georef.as_ref());
-        geojson_writer::write(output, &fc)?;
         Ok(dets)
     }
 

@@ -76,7 +76,7 @@ fn float_raster(path: &Path, w: usize, h: usize, nd: Option<f64>, f: impl Fn(usi
 fn bad_inputs_are_one_line_errors() {
     let dir = scratch("bad");
     let seg = fixture("pointwise_segment.onnx");
-    let scene = data().join("deepforest/OSBS_029.tif");
+    let scene = data("deepforest/OSBS_029.tif");
     let out = dir.join("out.tif");
 
     fails(&seg, &dir.join("missing.tif"), &out, &[], "does not exist");
@@ -89,7 +89,7 @@ fn bad_inputs_are_one_line_errors() {
         "not a raster GDAL can read",
     );
     // a GeoTIFF cut in half: the header opens, the pixels do not
-    let bytes = std::fs::read(data().join("rasterio/RGB.byte.tif")).unwrap();
+    let bytes = std::fs::read(data("rasterio/RGB.byte.tif")).unwrap();
     std::fs::write(dir.join("truncated.tif"), &bytes[..bytes.len() / 2]).unwrap();
     fails(&seg, &dir.join("truncated.tif"), &out, &[], "truncated");
     // one band where the model reads three
@@ -278,7 +278,7 @@ fn info_prints_the_card() {
 fn gpu_device_without_a_gpu_runtime_is_an_error() {
     let dir = scratch("gpu");
     let seg = fixture("pointwise_segment.onnx");
-    let scene = data().join("deepforest/OSBS_029.tif");
+    let scene = data("deepforest/OSBS_029.tif");
     let out = dir.join("out.tif");
     let needle = if cfg!(feature = "cuda") {
         "CUDA execution provider"

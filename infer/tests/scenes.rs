@@ -1,4 +1,4 @@
-//! smae-infer on the real rasters of ../shared/data with small models whose
+//! smae-infer on the real rasters of tests/data with small models whose
 //! right answer is known pixel by pixel (infer/tests/fixtures): the class
 //! map must equal that answer everywhere, whatever the tiling, with nodata
 //! where the scene has none, and keep the scene's CRS and geotransform.
@@ -94,7 +94,7 @@ fn segment(model: &mut Model, input: &Path, out: &Path, opts: &RunOptions) {
 #[test]
 fn segment_landsat_with_nodata_collar() {
     let dir = scratch("landsat");
-    let input = data().join("rasterio/RGB.byte.tif");
+    let input = data("rasterio/RGB.byte.tif");
     let (w, h, want) = reference_classes(&input);
     assert!(want.contains(&255) && want.contains(&0) && want.contains(&1));
     // band_width 100: the 791 px wide scene is blended in vertical bands
@@ -152,7 +152,7 @@ fn segment_landsat_with_nodata_collar() {
 fn banded_blending_is_exact() {
     let dir = scratch("bands");
     let mut m = model("context_segment.onnx", Backend::Ort);
-    let input = data().join("rasterio/RGB.byte.tif");
+    let input = data("rasterio/RGB.byte.tif");
     for overlap in [8, 20] {
         let mut maps = Vec::new();
         for band_width in [100_000, 150, 40] {
@@ -180,7 +180,7 @@ fn banded_blending_is_exact() {
 fn segment_masks_and_odd_shapes() {
     let dir = scratch("odd");
     let mut m = model("pointwise_segment.onnx", Backend::Ort);
-    let cog = data().join("rasterio/cogeo.tif");
+    let cog = data("rasterio/cogeo.tif");
     let out = dir.join("cog.tif");
     segment(&mut m, &cog, &out, &quiet());
     let (_, _, want) = reference_classes(&cog);
@@ -188,7 +188,7 @@ fn segment_masks_and_odd_shapes() {
 
     // an internal per-dataset mask band with a hole (GDAL's .msk-in-TIFF)
     let masked = dir.join("masked.tif");
-    let src = Dataset::open(data().join("deepforest/OSBS_029.tif")).unwrap();
+    let src = Dataset::open(data("deepforest/OSBS_029.tif")).unwrap();
     let dst = src
         .create_copy(
             &DriverManager::get_driver_by_name("GTiff").unwrap(),
@@ -230,7 +230,7 @@ fn segment_masks_and_odd_shapes() {
     );
     assert_eq!(read_u8(&out).2, want);
 
-    let drone = data().join("deepforest/5b90f92da0d7280005fab355_4310.tif");
+    let drone = data("deepforest/5b90f92da0d7280005fab355_4310.tif");
     let out = dir.join("drone.tif");
     let opts = RunOptions {
         overlap: Some(4),
@@ -244,7 +244,7 @@ fn segment_masks_and_odd_shapes() {
     assert_same_georef(&drone, &out); // EPSG:3395, World Mercator
 
     // Dutch RD New (EPSG:28992), JPEG-compressed tiles
-    let rd = data().join("deepforest/test_tiled.tif");
+    let rd = data("deepforest/test_tiled.tif");
     let out = dir.join("rd.tif");
     segment(&mut m, &rd, &out, &quiet());
     assert_eq!(read_u8(&out).2, reference_classes(&rd).2);
@@ -254,7 +254,7 @@ fn segment_masks_and_odd_shapes() {
 
     // a 20 x 13 crop, smaller than the 32 px tile
     let small = dir.join("small.tif");
-    let src = Dataset::open(data().join("deepforest/OSBS_029.tif")).unwrap();
+    let src = Dataset::open(data("deepforest/OSBS_029.tif")).unwrap();
     let mut dst = DriverManager::get_driver_by_name("GTiff")
         .unwrap()
         .create_with_band_type::<u8, _>(&small, 20, 13, 3)
@@ -290,7 +290,7 @@ fn segment_masks_and_odd_shapes() {
 fn tta_and_resampled_tiles() {
     let dir = scratch("tta");
     let mut m = model("pointwise_segment.onnx", Backend::Tract);
-    let input = data().join("deepforest/OSBS_029.tif");
+    let input = data("deepforest/OSBS_029.tif");
     let (_, _, want) = reference_classes(&input);
     let out = dir.join("tta.tif");
     segment(
@@ -350,7 +350,7 @@ fn tta_and_resampled_tiles() {
 fn multiband_float_scene() {
     let dir = scratch("hls");
     let mut m = model("pointwise_segment.onnx", Backend::Ort);
-    let input = data().join("terratorch/hls_10band_utm14n_224.tif");
+    let input = data("terratorch/hls_10band_utm14n_224.tif");
     let out = dir.join("hls.tif");
     let opts = RunOptions {
         bands: Some(vec![3, 2, 1]),
@@ -386,7 +386,7 @@ fn multiband_float_scene() {
 fn classify_grid() {
     let dir = scratch("cls");
     let mut m = model("mean_classify.onnx", Backend::Ort);
-    let input = data().join("deepforest/OSBS_029.tif");
+    let input = data("deepforest/OSBS_029.tif");
     let out = dir.join("cls.tif");
     m.run(&input, &out, &quiet()).unwrap();
     let ds = Dataset::open(&out).unwrap();
@@ -447,7 +447,7 @@ fn classify_grid() {
 fn non_georeferenced_scene_warns() {
     let dir = scratch("nogeo");
     let mut m = model("pointwise_segment.onnx", Backend::Tract);
-    let input = data().join("mmrotate/dior_00001.jpg");
+    let input = data("derived/rd_new_800.jpg");
     let out = dir.join("dior.tif");
     let report = m.run(&input, &out, &quiet()).unwrap();
     assert!(!report.georeferenced);

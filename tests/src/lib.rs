@@ -1,27 +1,14 @@
-//! Helpers for the end-to-end tests: the real rasters of `../shared/data`
-//! sliced into chips, and scratch directories.
+//! Helpers for the end-to-end tests: the real rasters of `tests/data`
+//! (through `smae-testkit`) sliced into chips and cut into downstream sets.
 
 use std::path::{Path, PathBuf};
+
+pub use smae_testkit::{data, data_dir, scratch, Scratch};
 
 use clap::Parser;
 use image::RgbImage;
 use serde_json::Value;
 use smae_train::cli::{run, Cli};
-
-/// The shared test rasters (`SMAE_TEST_DATA` or `../shared/data` next to the
-/// repository). Tests fail, rather than skip, when they are missing.
-pub fn shared_data() -> PathBuf {
-    if let Ok(p) = std::env::var("SMAE_TEST_DATA") {
-        return PathBuf::from(p);
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
-    assert!(
-        p.is_dir(),
-        "test rasters not found at {}; set SMAE_TEST_DATA to the shared data folder",
-        p.display()
-    );
-    p
-}
 
 /// Runs `smae-train ARGS...` in process; panics with the error chain.
 pub fn smae(args: &[&str]) {
@@ -39,17 +26,16 @@ pub fn json(p: &Path) -> Value {
 
 /// Real aerial images that the `image` crate decodes (JPEG and plain TIFF).
 pub fn real_images() -> Vec<PathBuf> {
-    let d = shared_data();
     [
-        "mmrotate/dior_00001.jpg",
-        "mmrotate/demo.jpg",
-        "mmrotate/dota_demo.jpg",
+        "derived/rd_new_800.jpg",
+        "derived/cogeo_1024.jpg",
+        "derived/drone_1616x1565.jpg",
         "sahi/boats.jpg",
         "deepforest/OSBS_029.tif",
         "rasterio/RGB.byte.tif",
     ]
-    .iter()
-    .map(|p| d.join(p))
+    .into_iter()
+    .map(data)
     .collect()
 }
 
@@ -76,31 +62,9 @@ pub fn make_chips(out: &Path, chip: u32, per_image: usize) -> usize {
     n
 }
 
-/// A fresh directory under the system temp dir, removed when dropped.
-pub struct Scratch(pub PathBuf);
-
-impl Scratch {
-    pub fn new(name: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("smae-test-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// The 61 NEON tree crowns of OSBS_029 (pixel boxes from its CSV).
 pub fn osbs_boxes() -> Vec<[f32; 4]> {
-    let csv = std::fs::read_to_string(shared_data().join("deepforest/OSBS_029.csv")).unwrap();
+    let csv = std::fs::read_to_string(data("deepforest/OSBS_029.csv")).unwrap();
     csv.lines()
         .skip(1)
         .filter(|l| !l.trim().is_empty())
@@ -116,8 +80,8 @@ pub fn osbs_boxes() -> Vec<[f32; 4]> {
         .collect()
 }
 
-/// Fraction of the window `(x, y, s, s)` covered by crown ellipses.
-fn crown_mask(w: u32, h: u32) -> image::GrayImage {
+/// The crown mask of OSBS_029: 1 inside the ellipse of each crown box, else 0.
+pub fn crown_mask(w: u32, h: u32) -> image::GrayImage {
     let boxes = osbs_boxes();
     image::GrayImage::from_fn(w, h, |x, y| {
         let (px, py) = (x as f32 + 0.5, y as f32 + 0.5);
@@ -143,7 +107,7 @@ fn crown_mask(w: u32, h: u32) -> image::GrayImage {
 /// * `det/{train,val}/`: the left and right halves of the scene with their
 ///   crowns as DeepForest CSV (boxes assigned by centre).
 pub fn neon_tasks(out: &Path) {
-    let img = image::open(shared_data().join("deepforest/OSBS_029.tif"))
+    let img = image::open(data("deepforest/OSBS_029.tif"))
         .unwrap()
         .to_rgb8();
     let (w, h) = img.dimensions();

@@ -8,10 +8,11 @@ use std::path::Path;
 use image::imageops::{self, FilterType};
 use image::{GrayImage, RgbImage};
 use serde_json::Value;
-use smae_tests::{shared_data, smae, Scratch};
+use smae_testkit::TINY_PRETRAIN;
+use smae_tests::{data, smae, Scratch};
 
 fn rgb(rel: &str) -> RgbImage {
-    image::open(shared_data().join(rel)).unwrap().to_rgb8()
+    image::open(data(rel)).unwrap().to_rgb8()
 }
 
 /// The fixture: see the comments for what each file is and how the
@@ -23,16 +24,16 @@ fn build_tree(root: &Path) {
     for d in [&main, &main.join("dup"), &second, &test] {
         std::fs::create_dir_all(d).unwrap();
     }
-    let copy = |from: &str, to: &Path| std::fs::copy(shared_data().join(from), to).unwrap();
+    let copy = |from: &str, to: &Path| std::fs::copy(data(from), to).unwrap();
     // 800 x 800: kept whole.
-    copy("mmrotate/dior_00001.jpg", &main.join("dior.jpg"));
+    copy("derived/rd_new_800.jpg", &main.join("aerial.jpg"));
     // Byte copy: exact duplicate.
-    copy("mmrotate/dior_00001.jpg", &main.join("dup/dior_copy.jpg"));
-    // Re-encoded at quality 70: near duplicate of dior.jpg.
-    let dior = rgb("mmrotate/dior_00001.jpg");
-    let f = std::fs::File::create(main.join("dior_q70.jpg")).unwrap();
+    copy("derived/rd_new_800.jpg", &main.join("dup/aerial_copy.jpg"));
+    // Re-encoded at quality 70: near duplicate of aerial.jpg.
+    let aerial = rgb("derived/rd_new_800.jpg");
+    let f = std::fs::File::create(main.join("aerial_q70.jpg")).unwrap();
     image::codecs::jpeg::JpegEncoder::new_with_quality(f, 70)
-        .encode_image(&dior)
+        .encode_image(&aerial)
         .unwrap();
     // OSBS 400 x 400 and a copy shifted by 8 px: near duplicate.
     let osbs = rgb("deepforest/OSBS_029.tif");
@@ -44,7 +45,7 @@ fn build_tree(root: &Path) {
     // 1920 x 1080: sliced into 4 x 3 crops of 512.
     copy("sahi/boats.jpg", &main.join("boats.jpg"));
     // 1616 x 1565: sliced into 4 x 4 crops.
-    copy("mmrotate/dota_demo.jpg", &main.join("dota.jpg"));
+    copy("derived/drone_1616x1565.jpg", &main.join("drone.jpg"));
     // Single band (SAR-like): excluded.
     GrayImage::from_fn(200, 200, |x, y| {
         image::Luma([((x * 7 + y * 3) % 256) as u8])
@@ -63,7 +64,7 @@ fn build_tree(root: &Path) {
         .unwrap();
     // Unreadable: garbage, a truncated JPEG, an empty file, a symlink loop.
     std::fs::write(main.join("corrupt.jpg"), b"not a raster").unwrap();
-    let bytes = std::fs::read(shared_data().join("sahi/boats.jpg")).unwrap();
+    let bytes = std::fs::read(data("sahi/boats.jpg")).unwrap();
     std::fs::write(main.join("truncated.jpg"), &bytes[..bytes.len() * 2 / 5]).unwrap();
     std::fs::write(main.join("empty.png"), b"").unwrap();
     std::os::unix::fs::symlink(&main, main.join("dup/loop")).unwrap();
@@ -75,6 +76,28 @@ fn build_tree(root: &Path) {
         .unwrap();
     // A downstream test set holding the original OSBS scene.
     copy("deepforest/OSBS_029.tif", &test.join("OSBS_029.tif"));
+}
+
+/// Every entry under `root` (not following links) with its size: curation
+/// must never write into its inputs.
+fn listing(root: &Path) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if p.ends_with("out") || p.ends_with("run") || p.ends_with("reviewed.csv") {
+                continue;
+            }
+            if meta.is_dir() {
+                stack.push(p.clone());
+            }
+            out.push((p.display().to_string(), meta.len()));
+        }
+    }
+    out.sort();
+    out
 }
 
 fn report(out: &Path) -> Value {
@@ -89,6 +112,7 @@ fn n(v: &Value) -> u64 {
 fn curate_counts_the_fixture_and_trains_on_its_shards() {
     let dir = Scratch::new("curate");
     build_tree(dir.path());
+    let inputs_before = listing(dir.path());
     let out = dir.path().join("out");
     let out_s = out.to_str().unwrap();
     let main_in = format!("main={}", dir.path().join("main").display());
@@ -113,6 +137,7 @@ fn curate_counts_the_fixture_and_trains_on_its_shards() {
     smae(&args);
 
     let r = report(&out);
+    assert_eq!(n(&r["damaged_scan_lines"]), 0);
     let m = &r["sources"]["main"];
     assert_eq!(n(&m["files"]), 14, "{m}");
     assert_eq!(
@@ -134,11 +159,11 @@ fn curate_counts_the_fixture_and_trains_on_its_shards() {
     assert_eq!(n(&m["sliced_images"]), 2);
     assert_eq!(n(&m["crops"]), 1 + 1 + 1 + 1 + 1 + 12 + 16 + 1);
     assert_eq!(n(&m["too_small"]), 1);
-    assert_eq!(n(&m["exact_duplicates"]), 1, "dup/dior_copy.jpg");
+    assert_eq!(n(&m["exact_duplicates"]), 1, "dup/aerial_copy.jpg");
     assert_eq!(
         n(&m["near_duplicates"]),
         2,
-        "dior_q70.jpg and osbs_shift.png"
+        "aerial_q70.jpg and osbs_shift.png"
     );
     assert_eq!(n(&m["near_test_set"]), 1, "osbs.png is the test scene");
     assert_eq!(n(&m["written"]), 34 - 1 - 1 - 2 - 1);
@@ -183,10 +208,31 @@ fn curate_counts_the_fixture_and_trains_on_its_shards() {
     assert_eq!(n(&r2["shards_reused"]), 3);
     assert_eq!(r2["total"], r["total"]);
 
-    // The reviewer decides dior_q70.jpg is not a duplicate: it is kept.
+    // A damaged scan log (a hash edited, a line cut by a kill): those files
+    // are scanned again and counted, and the result does not change.
+    let log = out.join(".curate/scan.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let boats = lines
+        .iter()
+        .position(|l| l.contains("\"path\":\"boats.jpg\""))
+        .unwrap();
+    let v: Value = serde_json::from_str(&lines[boats]).unwrap();
+    let phash = v["crops"][0]["phash"].as_str().unwrap().to_string();
+    lines[boats] = lines[boats].replacen(&phash, "zzzzzzzzzzzzzzzz", 1);
+    let cut = lines.len() - 1;
+    let half = lines[cut].len() / 2;
+    lines[cut].truncate(half);
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    smae(&args);
+    let r4 = report(&out);
+    assert_eq!(n(&r4["damaged_scan_lines"]), 2, "{r4}");
+    assert_eq!(r4["total"], r["total"]);
+
+    // The reviewer decides aerial_q70.jpg is not a duplicate: it is kept.
     let edited: String = review
         .lines()
-        .map(|l| if l.contains("dior_q70.jpg") { l.replace(",drop", ",keep") } else { l.to_string() } + "\n")
+        .map(|l| if l.contains("aerial_q70.jpg") { l.replace(",drop", ",keep") } else { l.to_string() } + "\n")
         .collect();
     std::fs::write(dir.path().join("reviewed.csv"), edited).unwrap();
     let reviewed = dir.path().join("reviewed.csv");
@@ -194,44 +240,35 @@ fn curate_counts_the_fixture_and_trains_on_its_shards() {
     args3.extend_from_slice(&["--apply-review", reviewed.to_str().unwrap()]);
     smae(&args3);
     let r3 = report(&out);
+    assert_eq!(n(&r3["damaged_scan_lines"]), 0, "the log was repaired");
     assert_eq!(n(&r3["review_overrides"]), 1);
     assert_eq!(n(&r3["total"]["written"]), 30);
     assert_eq!(n(&r3["sources"]["main"]["near_duplicates"]), 1);
 
     // Pre-training reads the shards in place.
     let run_dir = dir.path().join("run");
-    smae(&[
-        "pretrain",
-        "--data",
-        out_s,
-        "--output",
-        run_dir.to_str().unwrap(),
-        "--quiet",
-        "--model",
-        "vit-tiny",
-        "--img-size",
-        "32",
-        "--patch-size",
-        "4",
-        "--dim",
-        "32",
-        "--depth",
-        "1",
-        "--heads",
-        "2",
-        "--decoder-dim",
-        "32",
-        "--decoder-depth",
-        "1",
-        "--decoder-heads",
-        "2",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "6",
-        "--log-every",
-        "1",
-    ]);
+    smae(
+        &[
+            &[
+            "pretrain",
+            "--data",
+            out_s,
+            "--output",
+            run_dir.to_str().unwrap(),
+            "--quiet",
+            ][..],
+            TINY_PRETRAIN,
+            &[
+            "--epochs",
+            "1",
+            "--batch-size",
+            "6",
+            "--log-every",
+            "1",
+            ],
+        ]
+        .concat(),
+    );
     let cfg: Value =
         serde_json::from_slice(&std::fs::read(run_dir.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["data"]["images"], 30);
@@ -240,4 +277,5 @@ fn curate_counts_the_fixture_and_trains_on_its_shards() {
         .lines()
         .count();
     assert_eq!(steps, 5);
+    assert_eq!(listing(dir.path()), inputs_before, "curation wrote into its inputs");
 }

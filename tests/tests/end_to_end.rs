@@ -11,7 +11,7 @@ use gdal::vector::LayerAccess;
 use serde_json::Value;
 use smae_export::{export, ExportRequest};
 use smae_infer::{Backend, Model, ModelOptions, RunOptions};
-use smae_tests::{json, neon_tasks, shared_data, smae, Scratch};
+use smae_tests::{json, neon_tasks, data, smae, Scratch};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -21,14 +21,14 @@ fn s(p: &Path) -> &str {
 fn scene_in_georeferenced_crowns_out() {
     let dir = Scratch::new("e2e");
     let d = dir.path();
-    let scene = shared_data().join("deepforest/OSBS_029.tif");
+    let scene = data("deepforest/OSBS_029.tif");
 
     // 1. curate two real scenes into chips, holding out the evaluation scene
     let src = d.join("src");
     std::fs::create_dir_all(&src).unwrap();
     std::fs::create_dir_all(d.join("heldout")).unwrap();
     for f in ["rasterio/RGB.byte.tif", "deepforest/test_tiled.tif"] {
-        let p = shared_data().join(f);
+        let p = data(f);
         std::fs::copy(&p, src.join(p.file_name().unwrap())).unwrap();
     }
     std::fs::copy(&scene, d.join("heldout/OSBS_029.tif")).unwrap();

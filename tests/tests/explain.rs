@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use serde_json::Value;
-use smae_tests::{make_chips, shared_data, smae, Scratch};
+use smae_testkit::TINY_PRETRAIN;
+use smae_tests::{make_chips, data, smae, Scratch};
 
 fn ids(v: &Value) -> Vec<usize> {
     v.as_array()
@@ -76,7 +77,7 @@ fn check(e: &Value, l: usize) {
 fn explain_a_fresh_model_at_224() {
     let dir = Scratch::new("explain-fresh");
     let out = dir.path().join("ex");
-    let image = shared_data().join("mmrotate/dior_00001.jpg");
+    let image = data("derived/rd_new_800.jpg");
     smae(&[
         "explain",
         "--image",
@@ -110,40 +111,30 @@ fn explain_a_run_at_a_chosen_epoch() {
     let chips = dir.path().join("chips");
     make_chips(&chips, 64, 4);
     let run_dir = dir.path().join("run");
-    smae(&[
-        "pretrain",
-        "--data",
-        chips.to_str().unwrap(),
-        "--output",
-        run_dir.to_str().unwrap(),
-        "--quiet",
-        "--model",
-        "vit-tiny",
-        "--img-size",
-        "32",
-        "--patch-size",
-        "4",
-        "--dim",
-        "32",
-        "--depth",
-        "1",
-        "--heads",
-        "2",
-        "--decoder-dim",
-        "32",
-        "--decoder-depth",
-        "1",
-        "--decoder-heads",
-        "2",
-        "--epochs",
-        "2",
-        "--batch-size",
-        "8",
-        "--psts-epochs",
-        "0.5,0.6,1.5,1.6",
-    ]);
+    smae(
+        &[
+            &[
+            "pretrain",
+            "--data",
+            chips.to_str().unwrap(),
+            "--output",
+            run_dir.to_str().unwrap(),
+            "--quiet",
+            ][..],
+            TINY_PRETRAIN,
+            &[
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+            "--psts-epochs",
+            "0.5,0.6,1.5,1.6",
+            ],
+        ]
+        .concat(),
+    );
     let out = dir.path().join("ex");
-    let image = shared_data().join("deepforest/OSBS_029.tif");
+    let image = data("deepforest/OSBS_029.tif");
     smae(&[
         "explain",
         "--image",

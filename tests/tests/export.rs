@@ -7,21 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use smae_export::{export, ExportRequest};
-use smae_tests::{neon_tasks, shared_data, smae, Scratch};
+use smae_testkit::TINY_ENCODER;
+use smae_tests::{neon_tasks, data, smae, Scratch};
 
-const TINY: &[&str] = &[
-    "--model",
-    "vit-tiny",
-    "--dim",
-    "32",
-    "--depth",
-    "2",
-    "--heads",
-    "2",
-    "--workers",
-    "2",
-    "--quiet",
-];
+const RUN: &[&str] = &["--workers", "2", "--quiet"];
 
 /// A briefly trained run of `task` (two steps, checkpointed).
 fn finetune(task: &str, data: &Path, out: &Path, extra: &[&str]) {
@@ -38,7 +27,8 @@ fn finetune(task: &str, data: &Path, out: &Path, extra: &[&str]) {
         "--stop-after-steps",
         "2",
     ];
-    args.extend_from_slice(TINY);
+    args.extend_from_slice(TINY_ENCODER);
+    args.extend_from_slice(RUN);
     args.extend_from_slice(extra);
     smae(&args);
 }
@@ -51,7 +41,7 @@ fn request(run: &Path, out: &Path) -> ExportRequest {
         opset: 17,
         fp16: false,
         verify: true,
-        verify_images: vec![shared_data().join("deepforest/OSBS_029.tif")],
+        verify_images: vec![data("deepforest/OSBS_029.tif")],
         ort_library: None,
         gsd_m: Some(0.1),
     }

@@ -6,23 +6,11 @@
 use std::path::Path;
 
 use serde_json::Value;
+use smae_testkit::TINY_ENCODER;
 use smae_tests::{json, neon_tasks, smae, Scratch};
 
-const TINY: &[&str] = &[
-    "--model",
-    "vit-tiny",
-    "--dim",
-    "48",
-    "--depth",
-    "2",
-    "--heads",
-    "4",
-    "--workers",
-    "2",
-    "--quiet",
-    "--init",
-    "none",
-];
+/// The shared tiny encoder, trained from scratch.
+const RUN: &[&str] = &["--workers", "2", "--quiet", "--init", "none"];
 
 fn finetune(task: &str, data: &Path, out: &Path, extra: &[&str]) -> Value {
     let mut args = vec![
@@ -34,7 +22,8 @@ fn finetune(task: &str, data: &Path, out: &Path, extra: &[&str]) -> Value {
         "--output",
         out.to_str().unwrap(),
     ];
-    args.extend_from_slice(TINY);
+    args.extend_from_slice(TINY_ENCODER);
+    args.extend_from_slice(RUN);
     args.extend_from_slice(extra);
     smae(&args);
     json(&out.join("metrics.json"))
@@ -215,7 +204,8 @@ fn finetune_stop(task: &str, data: &Path, out: &Path, extra: &[&str]) {
         "--output",
         out.to_str().unwrap(),
     ];
-    args.extend_from_slice(TINY);
+    args.extend_from_slice(TINY_ENCODER);
+    args.extend_from_slice(RUN);
     args.extend_from_slice(extra);
     smae(&args);
     assert!(!out.join("metrics.json").exists());

@@ -8,35 +8,25 @@
 //!   4M synthetic hashes with planted near duplicates, and the time projected
 //!   for 13M from the measured growth.
 //!
-//! Needs `../shared/data` (or SMAE_TEST_DATA) for the rasters.
+//! Reads the rasters of the repository's `tests/data` (or SMAE_TEST_DATA).
 
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use smae_train::curate::mih::MultiIndex;
 use smae_train::curate::phash::fingerprint;
+use smae_testkit::{data, scratch};
 use smae_train::curate::{curate, CurateOptions, Encoding, Source};
-
-fn data() -> PathBuf {
-    std::env::var("SMAE_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
-}
 
 fn hashing() {
     let imgs: Vec<image::RgbImage> = [
         "sahi/boats.jpg",
-        "mmrotate/dota_demo.jpg",
-        "mmrotate/demo.jpg",
+        "derived/drone_1616x1565.jpg",
+        "derived/cogeo_1024.jpg",
     ]
-    .iter()
-    .map(|p| {
-        image::open(data().join(p))
-            .expect("shared rasters")
-            .to_rgb8()
-    })
+    .into_iter()
+    .map(|p| image::open(data(p)).expect("test rasters").to_rgb8())
     .collect();
     let crops: Vec<image::RgbImage> = imgs
         .iter()
@@ -64,24 +54,20 @@ fn hashing() {
 }
 
 fn pipeline(threads: usize, copies: usize) {
-    let root = std::env::temp_dir().join(format!(
-        "smae-bench-curate-{}-{threads}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&root);
+    let root = scratch(&format!("bench-curate-{threads}"));
     let src = root.join("src");
     std::fs::create_dir_all(&src).unwrap();
     let files = [
         "sahi/boats.jpg",
-        "mmrotate/dota_demo.jpg",
-        "mmrotate/demo.jpg",
-        "mmrotate/dior_00001.jpg",
+        "derived/drone_1616x1565.jpg",
+        "derived/cogeo_1024.jpg",
+        "derived/rd_new_800.jpg",
         "deepforest/OSBS_029.tif",
         "rasterio/RGB.byte.tif",
     ];
     for k in 0..copies {
         for f in files {
-            let p = data().join(f);
+            let p = data(f);
             let name = format!("{k:03}_{}", p.file_name().unwrap().to_string_lossy());
             std::fs::copy(&p, src.join(name)).unwrap();
         }
@@ -119,7 +105,6 @@ fn pipeline(threads: usize, copies: usize) {
         crops as f64 / s,
         crops as f64 / s / threads as f64
     );
-    let _ = std::fs::remove_dir_all(&root);
 }
 
 fn search(n: usize) -> f64 {

@@ -7,39 +7,14 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use burn::module::{AutodiffModule, Module, ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::module::{AutodiffModule, Module, ModuleVisitor, Param, ParamId};
+use smae_run::config::OptimConfig;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ElementConversion;
-
-/// Gives every parameter an id derived from its path (FNV-1a), so ids are
-/// the same in every process, replica and resumed run; optimizer state and
-/// gradient all-reduce are keyed by them.
-pub fn stable_ids<B: Backend, M: Module<B>>(module: M) -> M {
-    struct StableIds(Vec<String>);
-    impl<B: Backend> ModuleMapper<B> for StableIds {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.0.push(name.to_string());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.0.pop();
-        }
-        fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-            let (_, tensor, mapper) = param.consume();
-            Param::from_mapped_value(ParamId::from(fnv1a(&self.0.join("."))), tensor, mapper)
-        }
-    }
-    module.map(&mut StableIds(Vec::new()))
-}
-
-fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
-}
 
 /// Layer index of a parameter for layer-wise lr decay (BEiT / MAE
 /// fine-tuning): the patch embedding, cls token and position embedding are
@@ -136,26 +111,6 @@ fn split_and_scale<B: AutodiffBackend, M: AutodiffModule<B>>(
     };
     module.visit(&mut v);
     v.out
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct OptimConfig {
-    pub weight_decay: f64,
-    pub betas: (f64, f64),
-    pub eps: f64,
-    /// Clip the global gradient norm to this value.
-    pub clip_grad: Option<f64>,
-}
-
-impl OptimConfig {
-    pub fn mae(clip_grad: Option<f64>) -> Self {
-        Self {
-            weight_decay: 0.05,
-            betas: (0.9, 0.95),
-            eps: 1e-8,
-            clip_grad,
-        }
-    }
 }
 
 /// AdamW over parameter groups: (layer, decayed or not), each with its own

@@ -1,6 +1,9 @@
 //! `selection.png`: the image with the encoded patches shown, targets
 //! outlined, the rest dimmed, and the HOG heat map beside it, with a legend.
 
+use std::path::Path;
+
+use anyhow::Result;
 use image::{Rgb, RgbImage};
 
 const INITIAL: Rgb<u8> = Rgb([40, 220, 40]);
@@ -216,6 +219,13 @@ fn glyph(c: char) -> [u8; 7] {
         '_' => [0, 0, 0, 0, 0, 0, 0x1F],
         _ => [0; 7],
     }
+}
+
+/// Writes a PNG atomically (a temporary name, then a rename).
+pub fn save_png(img: &RgbImage, path: &Path) -> Result<()> {
+    smae_run::atomic::write_path(path, |tmp| {
+        Ok(img.save_with_format(tmp, image::ImageFormat::Png)?)
+    })
 }
 
 #[cfg(test)]

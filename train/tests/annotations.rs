@@ -1,37 +1,26 @@
-//! Annotation parsing on the real samples (DIOR-R, NEON CSV), a DOTA file,
-//! the angle convention, and errors that name the file and line.
-
-use std::path::{Path, PathBuf};
+//! Annotation parsing on real samples (a hand-labelled DIOR-R file, the NEON
+//! CSV), a DOTA file, the angle convention, and errors that name the file
+//! and line.
 
 use smae_geom::RBox;
-use smae_train::annotations::load_dir;
+use smae_testkit::{data, scratch};
+use smae_train::data::annotations::load_dir;
 
-fn shared() -> PathBuf {
-    std::env::var("SMAE_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("smae-ann-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&p);
-    std::fs::create_dir_all(&p).unwrap();
-    p
-}
-
-/// DIOR-R's layout: Annotations/00001.xml and JPEGImages/00001.jpg.
+/// DIOR-R's layout: Annotations/00001.xml and JPEGImages/00001.jpg, with
+/// one boat labelled by hand as an exact rectangle: long side (18, -30),
+/// short side (10, 6), so the le90 box is centre (627, 405), w = |(18,-30)|,
+/// h = |(10,6)|, angle = atan2(-30, 18) (about -59 degrees).
 #[test]
 fn dior_r_oriented_xml() {
     let d = scratch("dior");
     std::fs::create_dir_all(d.join("Annotations")).unwrap();
     std::fs::create_dir_all(d.join("JPEGImages")).unwrap();
+    let xml = std::fs::read_to_string(data("derived/rd_new_800_obb.xml"))
+        .unwrap()
+        .replace("rd_new_800.jpg", "00001.jpg");
+    std::fs::write(d.join("Annotations/00001.xml"), xml).unwrap();
     std::fs::copy(
-        shared().join("mmrotate/dior_00001_obb.xml"),
-        d.join("Annotations/00001.xml"),
-    )
-    .unwrap();
-    std::fs::copy(
-        shared().join("mmrotate/dior_00001.jpg"),
+        data("derived/rd_new_800.jpg"),
         d.join("JPEGImages/00001.jpg"),
     )
     .unwrap();
@@ -40,9 +29,24 @@ fn dior_r_oriented_xml() {
     assert_eq!(anns.len(), 1);
     assert!(anns[0].image.ends_with("JPEGImages/00001.jpg"));
     let o = &anns[0].objects[0];
-    assert_eq!(o.class, "golffield");
-    // Corners (133,237) (684,237) (684,672) (133,672): long side horizontal.
-    assert_eq!(o.rbox, Some(RBox::new(408.5, 454.5, 551.0, 435.0, 0.0)));
+    assert_eq!(o.class, "ship");
+    let r = o.rbox.unwrap();
+    let want = RBox::new(
+        627.0,
+        405.0,
+        (18f32 * 18.0 + 30.0 * 30.0).sqrt(),
+        (10f32 * 10.0 + 6.0 * 6.0).sqrt(),
+        (-30f32).atan2(18.0),
+    );
+    for (got, want, what) in [
+        (r.cx, want.cx, "cx"),
+        (r.cy, want.cy, "cy"),
+        (r.w, want.w, "w"),
+        (r.h, want.h, "h"),
+        (r.angle, want.angle, "angle"),
+    ] {
+        assert!((got - want).abs() < 1e-3, "{what}: {got} vs {want} ({r:?})");
+    }
     assert_eq!(anns[0].size, Some((800, 800)));
 }
 
@@ -53,7 +57,7 @@ fn dota_txt() {
     std::fs::create_dir_all(d.join("images")).unwrap();
     std::fs::create_dir_all(d.join("labelTxt")).unwrap();
     std::fs::copy(
-        shared().join("mmrotate/dota_demo.jpg"),
+        data("derived/drone_1616x1565.jpg"),
         d.join("images/P0001.jpg"),
     )
     .unwrap();
@@ -83,7 +87,7 @@ fn dota_txt() {
 fn neon_csv() {
     let d = scratch("neon");
     for f in ["OSBS_029.csv", "OSBS_029.tif"] {
-        std::fs::copy(shared().join("deepforest").join(f), d.join(f)).unwrap();
+        std::fs::copy(data(&format!("deepforest/{f}")), d.join(f)).unwrap();
     }
     let (anns, _) = load_dir(&d, false).unwrap();
     assert_eq!(anns.len(), 1);
@@ -99,7 +103,7 @@ fn neon_csv() {
 #[test]
 fn errors_name_the_file_and_line() {
     let d = scratch("bad");
-    std::fs::copy(shared().join("deepforest/OSBS_029.tif"), d.join("a.tif")).unwrap();
+    std::fs::copy(data("deepforest/OSBS_029.tif"), d.join("a.tif")).unwrap();
     let voc = |filename: &str, box_xml: &str| {
         format!("<annotation>\n<filename>{filename}</filename>\n<size><width>400</width><height>400</height></size>\n<object>\n<name>Tree</name>\n{box_xml}\n</object>\n</annotation>\n")
     };

@@ -1,21 +1,15 @@
 //! The `smae-train` binary: bad input gives one clear error line, a non-zero
 //! exit and no output; `bench` prints its JSON lines.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
+use smae_testkit::{scratch, TINY_PRETRAIN};
 
 fn smae(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_smae-train"))
         .args(args)
         .output()
         .unwrap()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("smae-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&p);
-    std::fs::create_dir_all(&p).unwrap();
-    p
 }
 
 /// Asserts a failure with exactly one stderr line that mentions `needle`.
@@ -41,26 +35,6 @@ fn images(dir: &Path, n: usize) {
     }
 }
 
-const TINY: &[&str] = &[
-    "--model",
-    "vit-tiny",
-    "--img-size",
-    "32",
-    "--patch-size",
-    "4",
-    "--dim",
-    "32",
-    "--depth",
-    "1",
-    "--heads",
-    "2",
-    "--decoder-dim",
-    "32",
-    "--decoder-depth",
-    "1",
-    "--decoder-heads",
-    "2",
-];
 
 fn pretrain(data: &Path, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
@@ -71,7 +45,7 @@ fn pretrain(data: &Path, out: &Path, extra: &[&str]) -> Output {
         out.to_str().unwrap(),
         "--quiet",
     ];
-    args.extend_from_slice(TINY);
+    args.extend_from_slice(TINY_PRETRAIN);
     args.extend_from_slice(extra);
     smae(&args)
 }
@@ -213,7 +187,7 @@ fn explain_missing_image() {
         "--output",
         out.to_str().unwrap(),
     ];
-    args.extend_from_slice(TINY);
+    args.extend_from_slice(TINY_PRETRAIN);
     fails_with(&smae(&args), "cannot read");
     assert!(!out.join("selection.json").exists());
 }
@@ -229,7 +203,7 @@ fn bench_prints_one_line_per_method_and_the_ratio() {
         "--batch-size",
         "4",
     ];
-    args.extend_from_slice(TINY);
+    args.extend_from_slice(TINY_PRETRAIN);
     let out = smae(&args);
     assert!(
         out.status.success(),

@@ -12,19 +12,13 @@ use burn::prelude::*;
 use serde_json::Value;
 use smae_models::{Vit, VitConfig};
 use smae_train::import::{import, read_checkpoint};
-use smae_train::weights::load_encoder;
+use smae_run::weights::load_encoder;
+use smae_testkit::{scratch, TINY_ENCODER};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("smae-import-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&p);
-    std::fs::create_dir_all(&p).unwrap();
-    p
 }
 
 /// (name, shape, normalised pixels, reference tokens)
@@ -231,7 +225,7 @@ fn every_preset_and_patch_14() {
         cfg.depth = 1;
         let src = Vit::<Flex>::new(&cfg, &FlexDevice);
         let file = dir.join(format!("{model}-{patch}.safetensors"));
-        smae_train::weights::save_official(&src, &file, &[]).unwrap();
+        smae_run::weights::save_official(&src, &file, &[]).unwrap();
         let (raw, source) = read_checkpoint(&file).unwrap();
         let run = dir.join(format!("{model}-{patch}"));
         let report = import(raw, source, &cfg, model, &run).unwrap();
@@ -275,18 +269,10 @@ fn fails_with(out: &std::process::Output, needle: &str) {
     assert!(lines[0].contains(needle), "{err}");
 }
 
-const P8: &[&str] = &[
-    "--model",
-    "vit-tiny",
-    "--dim",
-    "48",
-    "--depth",
-    "2",
-    "--heads",
-    "4",
-    "--img-size",
-    "32",
-];
+/// The tiny encoder at 32 px (patch 8 comes from the checkpoints).
+fn p8() -> Vec<&'static str> {
+    [TINY_ENCODER, &["--img-size", "32"]].concat()
+}
 
 #[test]
 fn bad_files_give_one_clear_error_and_no_run() {
@@ -295,21 +281,21 @@ fn bad_files_give_one_clear_error_and_no_run() {
     // Corrupt: not a checkpoint at all.
     std::fs::write(dir.join("garbage.pth"), b"certainly not a checkpoint").unwrap();
     fails_with(
-        &import_cli(&dir.join("garbage.pth"), &out, P8),
+        &import_cli(&dir.join("garbage.pth"), &out, &p8()),
         "neither a PyTorch checkpoint nor a safetensors file",
     );
     // Truncated zip.
     let bytes = std::fs::read(fixture("official_p8.pth")).unwrap();
     std::fs::write(dir.join("truncated.pth"), &bytes[..bytes.len() / 2]).unwrap();
     fails_with(
-        &import_cli(&dir.join("truncated.pth"), &out, P8),
+        &import_cli(&dir.join("truncated.pth"), &out, &p8()),
         "not a readable PyTorch checkpoint",
     );
     // Truncated safetensors.
     let bytes = std::fs::read(fixture("timm_p8.safetensors")).unwrap();
     std::fs::write(dir.join("truncated.safetensors"), &bytes[..bytes.len() / 2]).unwrap();
     fails_with(
-        &import_cli(&dir.join("truncated.safetensors"), &out, P8),
+        &import_cli(&dir.join("truncated.safetensors"), &out, &p8()),
         "not a readable safetensors file",
     );
     // Legacy torch pickle.
@@ -318,14 +304,14 @@ fn bad_files_give_one_clear_error_and_no_run() {
         [0x80u8, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46],
     )
     .unwrap();
-    fails_with(&import_cli(&dir.join("legacy.pt"), &out, P8), "legacy");
+    fails_with(&import_cli(&dir.join("legacy.pt"), &out, &p8()), "legacy");
     // Wrong architecture.
     fails_with(
         &import_cli(&fixture("official_p8.pth"), &out, &["--model", "vit-base"]),
         "not vit-base",
     );
     // Missing file.
-    fails_with(&import_cli(&dir.join("nope.pth"), &out, P8), "cannot read");
+    fails_with(&import_cli(&dir.join("nope.pth"), &out, &p8()), "cannot read");
     assert!(!out.exists(), "a failed import leaves no run");
 }
 
@@ -335,7 +321,11 @@ fn tampered(dir: &Path, name: &str, key: &str, shape: Vec<usize>) -> PathBuf {
     let n = shape.iter().product();
     state.insert(key.to_string(), (shape, vec![0.5; n]));
     let path = dir.join(name);
-    smae_train::import::write_state(&state, &path, Default::default()).unwrap();
+    std::fs::write(
+        &path,
+        smae_train::import::state_bytes(&state, Default::default()).unwrap(),
+    )
+    .unwrap();
     path
 }
 
@@ -350,12 +340,12 @@ fn shape_mismatch_and_unsupported_variants_are_refused() {
         vec![100, 48],
     );
     fails_with(
-        &import_cli(&bad, &out, P8),
+        &import_cli(&bad, &out, &p8()),
         "blocks.1.mlp.fc1.weight has shape [100, 48]",
     );
     let ls = tampered(&dir, "ls.safetensors", "blocks.0.ls1.gamma", vec![48]);
-    fails_with(&import_cli(&ls, &out, P8), "layer scale");
-    let ok = import_cli(&fixture("official_p8.pth"), &out, P8);
+    fails_with(&import_cli(&ls, &out, &p8()), "layer scale");
+    let ok = import_cli(&fixture("official_p8.pth"), &out, &p8());
     assert!(
         ok.status.success(),
         "{}",
@@ -367,7 +357,7 @@ fn shape_mismatch_and_unsupported_variants_are_refused() {
         "{text}"
     );
     fails_with(
-        &import_cli(&fixture("official_p8.pth"), &out, P8),
+        &import_cli(&fixture("official_p8.pth"), &out, &p8()),
         "already holds a run",
     );
 }

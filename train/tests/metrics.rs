@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 use smae_geom::{BBox, RBox};
-use smae_train::metrics::detection::{voc_map, GroundTruth, Prediction, Shape};
-use smae_train::metrics::segmentation::SegAccumulator;
+use smae_train::eval::metrics::detection::{voc_map, GroundTruth, Prediction, Shape};
+use smae_train::eval::metrics::segmentation::SegAccumulator;
 
 fn reference() -> Value {
     serde_json::from_str(include_str!("fixtures/metrics_reference.json")).unwrap()

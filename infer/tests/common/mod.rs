@@ -2,32 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-/// The shared test rasters (`SMAE_TEST_DATA` or `../shared/data`).
-pub fn data() -> PathBuf {
-    let p = std::env::var("SMAE_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    assert!(
-        p.is_dir(),
-        "test rasters not found at {} (set SMAE_TEST_DATA)",
-        p.display()
-    );
-    p
-}
+pub use smae_testkit::{data, scratch};
 
 /// A model of `tests/fixtures` (see make_models.py there).
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
-}
-
-/// A fresh, empty folder under the system temp dir.
-pub fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("smae-infer-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 /// Files whose name starts with a dot (our temporary files) in `dir`.

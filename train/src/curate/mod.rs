@@ -20,7 +20,6 @@ pub mod mih;
 pub mod phash;
 pub mod raster;
 pub mod review;
-pub mod shards;
 pub mod slicing;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -35,9 +34,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use walkdir::WalkDir;
 
-use crate::data::loader::sample_seed;
+use smae_run::seed::sample_seed;
+
+use crate::data::shards;
 use crate::progress::Progress;
-use crate::run_dir::{temp_name, write_json_atomically};
 use phash::{fingerprint, hex, unhex};
 use raster::Raster;
 
@@ -92,6 +92,25 @@ pub struct CropRecord {
     pub dropped: Option<String>,
 }
 
+impl CropRecord {
+    /// The crop's pHash and SHA prefix; `None` for a dropped crop; an error
+    /// for a record whose hashes do not parse (a damaged scan log).
+    fn hashes(&self) -> Result<Option<(u64, [u8; 16])>, String> {
+        match (&self.dropped, &self.phash, &self.sha) {
+            (Some(_), _, _) => Ok(None),
+            (None, Some(p), Some(h)) => {
+                let phash = u64::from_str_radix(p, 16)
+                    .ok()
+                    .filter(|_| p.len() == 16)
+                    .ok_or_else(|| format!("bad pHash '{p}'"))?;
+                let sha = unhex::<16>(h).ok_or_else(|| format!("bad SHA '{h}'"))?;
+                Ok(Some((phash, sha)))
+            }
+            _ => Err("a kept crop without hashes".into()),
+        }
+    }
+}
+
 /// What the scan found in one file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileRecord {
@@ -133,6 +152,10 @@ pub struct StageCounts {
 pub struct Report {
     pub total: StageCounts,
     pub sources: BTreeMap<String, StageCounts>,
+    /// Lines of the scan log of an earlier run that were damaged (cut by a
+    /// kill, edited): their files were scanned again.
+    #[serde(default)]
+    pub damaged_scan_lines: usize,
     pub near_duplicate_pairs: usize,
     pub review_overrides: usize,
     pub shards: usize,
@@ -185,7 +208,11 @@ pub fn curate(opts: &CurateOptions) -> Result<Report> {
     validate(opts)?;
     let work = opts.output.join(".curate");
     fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
-    let (records, walk_errors) = scan(opts, &work)?;
+    let Scan {
+        records,
+        walk_errors,
+        damaged_lines,
+    } = scan(opts, &work)?;
 
     let mut counts: Vec<StageCounts> = vec![StageCounts::default(); opts.sources.len()];
     for (src, reason) in &walk_errors {
@@ -193,12 +220,8 @@ pub fn curate(opts: &CurateOptions) -> Result<Report> {
         *counts[*src].unreadable.entry(reason.clone()).or_default() += 1;
     }
     let mut items = Vec::new();
-    for r in &records {
-        let s = opts
-            .sources
-            .iter()
-            .position(|s| s.name == r.source)
-            .unwrap_or(0);
+    for (s, r) in &records {
+        let s = *s;
         let c = &mut counts[s];
         c.files += 1;
         match r.status.as_str() {
@@ -223,16 +246,16 @@ pub fn curate(opts: &CurateOptions) -> Result<Report> {
                 }
                 for k in &r.crops {
                     c.crops += 1;
-                    match (&k.dropped, &k.phash, &k.sha) {
-                        (Some(_), _, _) => c.too_small += 1,
-                        (None, Some(p), Some(h)) => items.push(Item {
+                    // Records were checked when the scan log was read.
+                    match k.hashes().map_err(anyhow::Error::msg)? {
+                        None => c.too_small += 1,
+                        Some((phash, sha)) => items.push(Item {
                             source: s,
                             path: r.path.clone(),
                             bbox: k.bbox,
-                            phash: u64::from_str_radix(p, 16).unwrap_or(0),
-                            sha: unhex::<16>(h).unwrap_or_default(),
+                            phash,
+                            sha,
                         }),
-                        _ => c.too_small += 1,
                     }
                 }
             }
@@ -319,6 +342,7 @@ pub fn curate(opts: &CurateOptions) -> Result<Report> {
             .map(|s| s.name.clone())
             .zip(counts)
             .collect(),
+        damaged_scan_lines: damaged_lines,
         near_duplicate_pairs: pairs.len(),
         review_overrides: overridden,
         shards,
@@ -335,7 +359,7 @@ pub fn curate(opts: &CurateOptions) -> Result<Report> {
             sources: opts.sources.clone(),
         },
     };
-    write_json_atomically(&opts.output.join("report.json"), &report)?;
+    smae_run::atomic::write_json(&opts.output.join("report.json"), &report)?;
     Ok(report)
 }
 
@@ -459,19 +483,52 @@ fn file_stamp(path: &Path) -> (u64, u64) {
         .unwrap_or((0, 0))
 }
 
-/// Phase 1, resumable: reuses `scan.jsonl` lines for unchanged files.
-fn scan(opts: &CurateOptions, work: &Path) -> Result<(Vec<FileRecord>, Vec<WalkError>)> {
-    let log = work.join("scan.jsonl");
-    let mut done: HashMap<(String, String), FileRecord> = HashMap::new();
-    if log.exists() {
-        for line in BufReader::new(File::open(&log)?)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Ok(r) = serde_json::from_str::<FileRecord>(&line) {
-                done.insert((r.source.clone(), r.path.clone()), r);
-            }
+/// What the scan found: each file's record with its source index.
+struct Scan {
+    records: Vec<(usize, FileRecord)>,
+    walk_errors: Vec<WalkError>,
+    /// Scan-log lines that did not parse or held bad hashes.
+    damaged_lines: usize,
+}
+
+/// The records of an earlier scan log by (source, path). Damaged lines are
+/// counted and left out, so their files are scanned again, and the log is
+/// rewritten without them (so they are counted once).
+fn read_scan_log(log: &Path) -> Result<(HashMap<(String, String), FileRecord>, usize)> {
+    let mut done = HashMap::new();
+    let (mut damaged, mut good) = (0, String::new());
+    if !log.exists() {
+        return Ok((done, 0));
+    }
+    for line in BufReader::new(File::open(log)?).lines() {
+        let line = line.with_context(|| format!("reading {}", log.display()))?;
+        if line.trim().is_empty() {
+            continue;
         }
+        match serde_json::from_str::<FileRecord>(&line) {
+            Ok(r) if r.crops.iter().all(|c| c.hashes().is_ok()) => {
+                done.insert((r.source.clone(), r.path.clone()), r);
+                good.push_str(&line);
+                good.push('\n');
+            }
+            _ => damaged += 1,
+        }
+    }
+    if damaged > 0 {
+        smae_run::atomic::write(log, good.as_bytes())?;
+    }
+    Ok((done, damaged))
+}
+
+/// Phase 1, resumable: reuses `scan.jsonl` lines for unchanged files.
+fn scan(opts: &CurateOptions, work: &Path) -> Result<Scan> {
+    let log = work.join("scan.jsonl");
+    let (done, damaged_lines) = read_scan_log(&log)?;
+    if damaged_lines > 0 && !opts.quiet {
+        eprintln!(
+            "warning: {damaged_lines} damaged line(s) in {}: their files are scanned again",
+            log.display()
+        );
     }
     let (files, walk_errors) = list_files(opts);
     let writer = Mutex::new(
@@ -482,7 +539,7 @@ fn scan(opts: &CurateOptions, work: &Path) -> Result<(Vec<FileRecord>, Vec<WalkE
             .with_context(|| format!("opening {}", log.display()))?,
     );
     let progress = Progress::steps(files.len() as u64, 0, opts.quiet, "curate: scan");
-    let records: Vec<Result<FileRecord>> = files
+    let records: Vec<Result<(usize, FileRecord)>> = files
         .par_iter()
         .map(|(si, path, rel)| {
             let source = &opts.sources[*si];
@@ -490,7 +547,7 @@ fn scan(opts: &CurateOptions, work: &Path) -> Result<(Vec<FileRecord>, Vec<WalkE
             if let Some(r) = done.get(&(source.name.clone(), rel.clone())) {
                 if r.bytes == bytes && r.mtime == mtime {
                     progress.inc();
-                    return Ok(r.clone());
+                    return Ok((*si, r.clone()));
                 }
             }
             let mut record = scan_file(opts, source, path, rel);
@@ -506,11 +563,15 @@ fn scan(opts: &CurateOptions, work: &Path) -> Result<(Vec<FileRecord>, Vec<WalkE
                     .with_context(|| format!("writing {}", log.display()))?;
             }
             progress.inc();
-            Ok(record)
+            Ok((*si, record))
         })
         .collect();
     progress.finish();
-    Ok((records.into_iter().collect::<Result<_>>()?, walk_errors))
+    Ok(Scan {
+        records: records.into_iter().collect::<Result<_>>()?,
+        walk_errors,
+        damaged_lines,
+    })
 }
 
 fn scan_file(opts: &CurateOptions, source: &Source, path: &Path, rel: &str) -> FileRecord {
@@ -690,9 +751,7 @@ fn write_shards(opts: &CurateOptions, kept: &[&Item]) -> Result<(usize, usize)> 
                 })
                 .collect::<Result<_>>()?;
             shards::write_shard(&tar, files)?;
-            let tmp = temp_name(&keys_path);
-            fs::write(&tmp, keys)?;
-            fs::rename(&tmp, &keys_path)?;
+            smae_run::atomic::write(&keys_path, keys.as_bytes())?;
             Ok(false)
         })
         .collect();
@@ -728,16 +787,13 @@ pub struct ManifestLine {
 }
 
 fn write_manifest(opts: &CurateOptions, kept: &[&Item]) -> Result<()> {
-    let path = opts.output.join("manifest.jsonl");
-    let tmp = temp_name(&path);
-    let mut f = std::io::BufWriter::new(
-        File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
-    );
     let ext = match opts.encoding {
         Encoding::Png => "png",
         Encoding::Jpeg(_) => "jpg",
     };
-    for (k, it) in kept.iter().enumerate() {
+    smae_run::atomic::write_with(&opts.output.join("manifest.jsonl"), |file| {
+        let mut f = std::io::BufWriter::new(file);
+        for (k, it) in kept.iter().enumerate() {
         let s = &opts.sources[it.source];
         let line = ManifestLine {
             shard: shard_name(k / opts.shard_size),
@@ -750,10 +806,10 @@ fn write_manifest(opts: &CurateOptions, kept: &[&Item]) -> Result<()> {
             phash: format!("{:016x}", it.phash),
             sha256_128: hex(&it.sha),
         };
-        serde_json::to_writer(&mut f, &line)?;
-        f.write_all(b"\n")?;
-    }
-    f.flush()?;
-    drop(f);
-    fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))
+            serde_json::to_writer(&mut f, &line)?;
+            f.write_all(b"\n")?;
+        }
+        f.flush()?;
+        Ok(())
+    })
 }

@@ -3,22 +3,13 @@
 //! as RGB without decoding the rest of a huge scene.
 
 use std::path::Path;
-use std::sync::Once;
 
 use gdal::raster::{ColorInterpretation, GdalDataType};
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use image::RgbImage;
-
-/// GDAL is quiet (errors come back as values) and strict about JPEG: libjpeg
-/// only warns on a truncated file and GDAL would return grey pixels.
-pub fn init_gdal() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        gdal::config::set_error_handler(|_, _, _| {});
-        let _ = gdal::config::set_config_option("GDAL_ERROR_ON_LIBJPEG_WARNING", "TRUE");
-        let _ = gdal::config::set_config_option("GDAL_PAM_ENABLED", "NO");
-    });
-}
+// The one GDAL set-up (quiet, strict about truncated JPEGs, bounded cache),
+// shared with smae-infer.
+use smae_infer::raster::init_gdal;
 
 /// The report's reason for pixels that fail to decode.
 pub const UNDECODABLE: &str = "undecodable (truncated or corrupt)";
@@ -104,7 +95,7 @@ impl Raster {
         if meta.len() == 0 {
             return Err("zero size".into());
         }
-        let img = crate::data::loader::decode_rgb(path)
+        let img = crate::data::decode::decode_rgb(path)
             .map_err(|_| "unreadable (not a raster GDAL or image reads)".to_string())?;
         // (`image` decodes eagerly, so a truncated file fails here.)
         if img.width() == 0 || img.height() == 0 {

@@ -11,8 +11,7 @@ use anyhow::{bail, Context, Result};
 use image::{imageops, Rgb, RgbImage};
 
 use super::{read_item, CurateOptions, Item};
-use crate::render::text;
-use crate::run_dir::temp_name;
+use crate::render::{save_png, text};
 
 /// Pairs per contact sheet page.
 const PER_PAGE: usize = 30;
@@ -35,10 +34,7 @@ pub fn write_review(
             quote(&keys[j])
         ));
     }
-    let path = out.join("review.csv");
-    let tmp = temp_name(&path);
-    fs::write(&tmp, csv).with_context(|| format!("writing {}", tmp.display()))?;
-    fs::rename(&tmp, &path)?;
+    smae_run::atomic::write(&out.join("review.csv"), csv.as_bytes())?;
 
     for old in fs::read_dir(out)?.filter_map(|e| e.ok()).map(|e| e.path()) {
         let name = old
@@ -85,7 +81,7 @@ pub fn write_review(
             }
         }
         let path = out.join(format!("review-{page:03}.png"));
-        crate::explain::save_png(&sheet, &path)?;
+        save_png(&sheet, &path)?;
     }
     Ok(())
 }

@@ -5,44 +5,19 @@
 use image::imageops::{self, FilterType};
 use image::RgbImage;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use smae_run::config::Augment;
+use smae_run::norm::normalize_into;
 
-pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
-pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Augment {
-    pub size: u32,
-    pub scale: (f64, f64),
-    pub ratio: (f64, f64),
-    pub hflip: bool,
-    pub mean: [f32; 3],
-    pub std: [f32; 3],
-}
-
-impl Augment {
-    pub fn pretrain(size: u32) -> Self {
-        Self {
-            size,
-            scale: (0.2, 1.0),
-            ratio: (3.0 / 4.0, 4.0 / 3.0),
-            hflip: true,
-            mean: IMAGENET_MEAN,
-            std: IMAGENET_STD,
-        }
+/// Crops, resizes, maybe flips and normalises `img` into `out`
+/// (`3 * size * size` floats, channel-major) as `aug` says.
+pub fn apply<R: Rng>(aug: &Augment, img: &RgbImage, rng: &mut R, out: &mut [f32]) {
+    let (x, y, w, h) = crop_box(img.width(), img.height(), aug.scale, aug.ratio, rng);
+    let crop = imageops::crop_imm(img, x, y, w, h).to_image();
+    let mut resized = imageops::resize(&crop, aug.size, aug.size, FilterType::CatmullRom);
+    if aug.hflip && rng.random_bool(0.5) {
+        imageops::flip_horizontal_in_place(&mut resized);
     }
-
-    /// Crops, resizes, maybe flips and normalises `img` into `out`
-    /// (`3 * size * size` floats, channel-major).
-    pub fn apply<R: Rng>(&self, img: &RgbImage, rng: &mut R, out: &mut [f32]) {
-        let (x, y, w, h) = crop_box(img.width(), img.height(), self.scale, self.ratio, rng);
-        let crop = imageops::crop_imm(img, x, y, w, h).to_image();
-        let mut resized = imageops::resize(&crop, self.size, self.size, FilterType::CatmullRom);
-        if self.hflip && rng.random_bool(0.5) {
-            imageops::flip_horizontal_in_place(&mut resized);
-        }
-        normalize_into(&resized, &self.mean, &self.std, out);
-    }
+    normalize_into(&resized, &aug.mean, &aug.std, out);
 }
 
 /// torchvision's `RandomResizedCrop.get_params`: up to 10 tries of a random
@@ -81,33 +56,6 @@ pub fn crop_box<R: Rng>(
     ((width - w) / 2, (height - h) / 2, w, h)
 }
 
-/// Evaluation view: resize the shorter side to `size` (bicubic), centre crop.
-pub fn center_view(img: &RgbImage, size: u32) -> RgbImage {
-    let (w, h) = (img.width() as f64, img.height() as f64);
-    let s = size as f64 / w.min(h);
-    let (nw, nh) = (
-        ((w * s).round() as u32).max(size),
-        ((h * s).round() as u32).max(size),
-    );
-    let resized = imageops::resize(img, nw, nh, FilterType::CatmullRom);
-    imageops::crop_imm(&resized, (nw - size) / 2, (nh - size) / 2, size, size).to_image()
-}
-
-/// `(x / 255 - mean) / std`, channel-major into `out`.
-pub fn normalize_into(img: &RgbImage, mean: &[f32; 3], std: &[f32; 3], out: &mut [f32]) {
-    let plane = (img.width() * img.height()) as usize;
-    assert_eq!(
-        out.len(),
-        3 * plane,
-        "output buffer does not match the image"
-    );
-    for (i, px) in img.pixels().enumerate() {
-        for c in 0..3 {
-            out[c * plane + i] = (px[c] as f32 / 255.0 - mean[c]) / std[c];
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,19 +89,4 @@ mod tests {
         assert_eq!((x, y), (493, 0));
     }
 
-    #[test]
-    fn normalisation_is_imagenet() {
-        let img = RgbImage::from_pixel(2, 1, image::Rgb([255, 0, 124]));
-        let mut out = vec![0f32; 6];
-        normalize_into(&img, &IMAGENET_MEAN, &IMAGENET_STD, &mut out);
-        assert!((out[0] - (1.0 - 0.485) / 0.229).abs() < 1e-6);
-        assert!((out[2] - (0.0 - 0.456) / 0.224).abs() < 1e-6);
-        assert!((out[4] - (124.0 / 255.0 - 0.406) / 0.225).abs() < 1e-6);
-    }
-
-    #[test]
-    fn center_view_is_square() {
-        let img = RgbImage::new(300, 200);
-        assert_eq!(center_view(&img, 64).dimensions(), (64, 64));
-    }
 }

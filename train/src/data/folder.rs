@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use walkdir::WalkDir;
 
-use crate::curate::shards::{index_shard, ShardEntry};
+use super::shards::{index_shard, ShardEntry};
 
 /// File extensions the dataset reads (case-insensitive).
 pub const EXTENSIONS: [&str; 7] = ["jpg", "jpeg", "png", "tif", "tiff", "webp", "bmp"];

@@ -14,7 +14,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use walkdir::WalkDir;
 
-use crate::annotations::{self, ImageAnnotations, SkipReport};
+use smae_run::Task;
+
+use crate::data::annotations::{self, ImageAnnotations, SkipReport};
 use crate::data::folder::EXTENSIONS;
 
 fn is_image(p: &Path) -> bool {
@@ -209,4 +211,121 @@ mod tests {
         let (t, v) = stratified_split(&[(0, 0), (1, 1), (2, 1)], 0.5, 0);
         assert_eq!((t.len(), v.len()), (2, 1));
     }
+}
+
+/// The loaded datasets of a run.
+pub enum TaskData {
+    Classify {
+        train: Vec<(PathBuf, usize)>,
+        val: Vec<(PathBuf, usize)>,
+    },
+    Segment {
+        train: Vec<(PathBuf, PathBuf)>,
+        val: Vec<(PathBuf, PathBuf)>,
+    },
+    Detect {
+        train: Vec<ImageAnnotations>,
+        val: Vec<ImageAnnotations>,
+    },
+}
+
+impl TaskData {
+    pub fn sizes(&self) -> (usize, usize) {
+        match self {
+            TaskData::Classify { train, val } => (train.len(), val.len()),
+            TaskData::Segment { train, val } => (train.len(), val.len()),
+            TaskData::Detect { train, val } => (train.len(), val.len()),
+        }
+    }
+}
+
+/// Loads the training and validation data of a task. Detection and
+/// segmentation split whole images by `train_ratio` unless a separate
+/// `val` folder is given; classification splits per class.
+#[allow(clippy::too_many_arguments)]
+pub fn load_task_data(
+    task: Task,
+    data: &Path,
+    val: Option<&Path>,
+    train_ratio: f64,
+    classes: Option<&[String]>,
+    merge: Option<&str>,
+    seed: u64,
+    skip_bad: bool,
+) -> Result<(TaskData, Vec<String>)> {
+    let split_images = |n: usize| -> (Vec<usize>, Vec<usize>) {
+        let mut idx: Vec<usize> = (0..n).collect();
+        idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        let k = ((train_ratio * n as f64).round() as usize).clamp(1, n.saturating_sub(1).max(1));
+        let val = idx.split_off(k);
+        (idx, val)
+    };
+    Ok(match task {
+        Task::Classify => {
+            let (items, names) = load_classification(data)?;
+            let (train, val) = match val {
+                Some(v) => {
+                    let (vi, vn) = load_classification(v)?;
+                    if vn != names {
+                        bail!("the validation folder's classes ({}) differ from the training folder's ({})", vn.join(", "), names.join(", "));
+                    }
+                    (items, vi)
+                }
+                None => stratified_split(&items, train_ratio, seed),
+            };
+            (TaskData::Classify { train, val }, names)
+        }
+        Task::Segment => {
+            let items = load_segmentation(data)?;
+            let (train, val) = match val {
+                Some(v) => (items, load_segmentation(v)?),
+                None => {
+                    let (t, v) = split_images(items.len());
+                    (
+                        t.iter().map(|&i| items[i].clone()).collect(),
+                        v.iter().map(|&i| items[i].clone()).collect(),
+                    )
+                }
+            };
+            let n = classes.map_or(0, |c| c.len());
+            (
+                TaskData::Segment { train, val },
+                (0..n)
+                    .map(|i| classes.map_or(i.to_string(), |c| c[i].clone()))
+                    .collect(),
+            )
+        }
+        Task::Detect | Task::DetectObb => {
+            let (items, names, skipped) = load_detection(data, classes, merge, skip_bad)?;
+            if skipped.objects + skipped.files > 0 {
+                eprintln!(
+                    "warning: skipped {} bad objects and {} bad files, e.g. {}",
+                    skipped.objects,
+                    skipped.files,
+                    skipped.first.first().cloned().unwrap_or_default()
+                );
+            }
+            let (train, val) = match val {
+                Some(v) => (
+                    items,
+                    load_detection(v, Some(&names), merge, skip_bad)?.0,
+                ),
+                None => {
+                    let (t, v) = split_images(items.len());
+                    (
+                        t.iter().map(|&i| items[i].clone()).collect(),
+                        v.iter().map(|&i| items[i].clone()).collect(),
+                    )
+                }
+            };
+            (TaskData::Detect { train, val }, names)
+        }
+    })
+}
+
+/// A segmentation mask (class index per pixel).
+pub fn read_mask(path: &Path) -> Result<image::GrayImage, String> {
+    image::open(path)
+        .map_err(|e| format!("mask {}: {e}", path.display()))
+        .map(|m| m.to_luma8())
 }

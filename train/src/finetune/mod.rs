@@ -1,119 +1,56 @@
-//! `smae-train finetune` and `eval`: full fine-tuning of a pre-trained (or
-//! imported, or fresh) encoder with a classification, UperNet segmentation or
-//! FCOS detection head, as the paper evaluates SelectiveMAE.
+//! `smae-train finetune`: full fine-tuning of a pre-trained (or imported,
+//! or fresh) encoder with a classification, UperNet segmentation or FCOS
+//! detection head, as the paper evaluates SelectiveMAE.
 //!
 //! Optimisation follows MAE / BEiT fine-tuning: AdamW with layer-wise lr
 //! decay, stochastic depth, warm-up then cosine; checkpoints, `log.jsonl`,
 //! `--resume` and the progress bar work as in pre-training. The run ends
-//! with `metrics.json` on the validation set.
+//! with `metrics.json` on the validation set, measured by `eval` on the
+//! tiles `smae-infer` runs.
 
+pub mod config;
 pub mod data;
-pub mod predict;
+pub mod losses;
 pub mod samples;
+pub mod tasks;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use burn::module::AutodiffModule;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
-use image::GrayImage;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use smae_models::fcos::{assign, loss as fcos_loss, GtObject};
-use smae_models::{Classifier, Detector, Segmenter, Vit, VitConfig};
+use smae_models::fcos::GtObject;
+use smae_models::{Classifier, Detector, Segmenter};
+use smae_run::checkpoint::{self, TrainerState, MODEL};
+use smae_run::log::LogWriter;
+use smae_run::seed::sample_seed;
+use smae_run::{weights, FinetuneConfig, RunConfig, Task};
 
-use crate::annotations::ImageAnnotations;
-use crate::checkpoint::{self, TrainerState};
-use crate::data::loader::sample_seed;
 use crate::device::{dispatch, BackendJob, DeviceList};
-use crate::metrics::classification::classification;
-use crate::metrics::detection::{voc_map, GroundTruth, Prediction, Shape};
-use crate::metrics::segmentation::SegAccumulator;
-use crate::optim::{stable_ids, GroupedAdamW, OptimConfig};
+use crate::eval;
+use crate::optim::GroupedAdamW;
 use crate::progress::Progress;
-use crate::run_dir::{self, write_json_atomically, LogWriter};
-use crate::schedule::LrSchedule;
-use crate::weights;
-use samples::{gt_boxes, pixels, ImageStore};
+pub use config::FinetuneOptions;
+use data::{read_mask, TaskData};
+use samples::{gt_boxes, ImageStore};
+use smae_run::norm::imagenet_pixels;
+use tasks::{batch_images, build_model, Batch, TaskModel};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Task {
-    Classify,
-    Segment,
-    Detect,
-    DetectObb,
-}
-
-impl Task {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Task::Classify => "classify",
-            Task::Segment => "segment",
-            Task::Detect => "detect",
-            Task::DetectObb => "detect-obb",
-        }
-    }
-}
-
-/// Where the encoder came from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InitSource {
-    /// The run the encoder was loaded from; `None` for training from scratch.
-    pub run: Option<PathBuf>,
-    /// That run's kind and method, for the model card.
-    pub kind: Option<String>,
-    pub method: Option<String>,
-}
-
-/// `config.json` of a fine-tuning run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FinetuneConfig {
-    pub kind: String,
-    pub smae_version: String,
-    pub task: Task,
-    pub model: String,
-    pub vit: VitConfig,
-    pub classes: Vec<String>,
-    /// Head width (segmentation and detection).
-    pub channels: usize,
-    pub global_pool: bool,
-    pub init: InitSource,
-    pub data: PathBuf,
-    pub val_data: Option<PathBuf>,
-    pub train_ratio: Option<f64>,
-    pub train_items: usize,
-    pub val_items: usize,
-    pub epochs: u64,
-    pub batch_size: usize,
-    pub steps_per_epoch: u64,
-    pub schedule: LrSchedule,
-    pub blr: Option<f64>,
-    pub layer_decay: f64,
-    pub drop_path: f64,
-    pub optim: OptimConfig,
-    /// Detection: training tiles are cut at this size from the images, then
-    /// resized to the model input; evaluation tiles overlap by `tile_overlap`.
-    pub tile: u32,
-    pub tile_overlap: u32,
-    pub ignore_index: u8,
-    /// Detection: every annotated class renamed to this one.
-    pub merge_classes: Option<String>,
-    pub seed: u64,
-    pub log_every: u64,
-}
+/// Decoded training images kept in memory (datasets of a few large scenes
+/// decode once).
+const IMAGE_CACHE_BYTES: usize = 2 << 30;
 
 /// Run options that are not part of the run's identity.
 #[derive(Debug, Clone)]
-pub struct FinetuneOptions {
+pub struct RunOptions {
     pub devices: DeviceList,
     pub workers: usize,
     pub quiet: bool,
@@ -121,156 +58,35 @@ pub struct FinetuneOptions {
     pub stop_after_steps: Option<u64>,
 }
 
-/// The loaded datasets of a run.
-pub enum TaskData {
-    Classify {
-        train: Vec<(PathBuf, usize)>,
-        val: Vec<(PathBuf, usize)>,
-    },
-    Segment {
-        train: Vec<(PathBuf, PathBuf)>,
-        val: Vec<(PathBuf, PathBuf)>,
-    },
-    Detect {
-        train: Vec<ImageAnnotations>,
-        val: Vec<ImageAnnotations>,
-    },
-}
-
-impl TaskData {
-    pub fn sizes(&self) -> (usize, usize) {
-        match self {
-            TaskData::Classify { train, val } => (train.len(), val.len()),
-            TaskData::Segment { train, val } => (train.len(), val.len()),
-            TaskData::Detect { train, val } => (train.len(), val.len()),
-        }
-    }
-}
-
-/// Loads the training and validation data of a task. Detection and
-/// segmentation split whole images by `train_ratio` unless a separate
-/// `val` folder is given; classification splits per class.
-#[allow(clippy::too_many_arguments)]
-pub fn load_task_data(
-    task: Task,
-    data: &Path,
-    val: Option<&Path>,
-    train_ratio: f64,
-    classes: Option<&[String]>,
-    merge: Option<&str>,
-    seed: u64,
-    skip_bad: bool,
-) -> Result<(TaskData, Vec<String>)> {
-    let split_images = |n: usize| -> (Vec<usize>, Vec<usize>) {
-        let mut idx: Vec<usize> = (0..n).collect();
-        idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-        let k = ((train_ratio * n as f64).round() as usize).clamp(1, n.saturating_sub(1).max(1));
-        let val = idx.split_off(k);
-        (idx, val)
+/// `smae-train finetune`: resolves the options (or, with `--resume`, reads
+/// the run's configuration) and trains.
+pub fn run(opts: &FinetuneOptions) -> Result<Value> {
+    let run_opts = opts.run_options()?;
+    let (cfg, data) = if opts.resume {
+        let cfg = FinetuneConfig::read(&opts.output)?;
+        let (data, _) = data::load_task_data(
+            cfg.task,
+            &cfg.data,
+            cfg.val_data.as_deref(),
+            cfg.train_ratio.unwrap_or(0.8),
+            Some(&cfg.classes),
+            cfg.merge_classes.as_deref(),
+            cfg.seed,
+            run_opts.skip_bad,
+        )?;
+        (cfg, data)
+    } else {
+        opts.config()?
     };
-    Ok(match task {
-        Task::Classify => {
-            let (items, names) = data::load_classification(data)?;
-            let (train, val) = match val {
-                Some(v) => {
-                    let (vi, vn) = data::load_classification(v)?;
-                    if vn != names {
-                        bail!("the validation folder's classes ({}) differ from the training folder's ({})", vn.join(", "), names.join(", "));
-                    }
-                    (items, vi)
-                }
-                None => data::stratified_split(&items, train_ratio, seed),
-            };
-            (TaskData::Classify { train, val }, names)
-        }
-        Task::Segment => {
-            let items = data::load_segmentation(data)?;
-            let (train, val) = match val {
-                Some(v) => (items, data::load_segmentation(v)?),
-                None => {
-                    let (t, v) = split_images(items.len());
-                    (
-                        t.iter().map(|&i| items[i].clone()).collect(),
-                        v.iter().map(|&i| items[i].clone()).collect(),
-                    )
-                }
-            };
-            let n = classes.map_or(0, |c| c.len());
-            (
-                TaskData::Segment { train, val },
-                (0..n)
-                    .map(|i| classes.map_or(i.to_string(), |c| c[i].clone()))
-                    .collect(),
-            )
-        }
-        Task::Detect | Task::DetectObb => {
-            let (items, names, skipped) = data::load_detection(data, classes, merge, skip_bad)?;
-            if skipped.objects + skipped.files > 0 {
-                eprintln!(
-                    "warning: skipped {} bad objects and {} bad files, e.g. {}",
-                    skipped.objects,
-                    skipped.files,
-                    skipped.first.first().cloned().unwrap_or_default()
-                );
-            }
-            let (train, val) = match val {
-                Some(v) => (
-                    items,
-                    data::load_detection(v, Some(&names), merge, skip_bad)?.0,
-                ),
-                None => {
-                    let (t, v) = split_images(items.len());
-                    (
-                        t.iter().map(|&i| items[i].clone()).collect(),
-                        v.iter().map(|&i| items[i].clone()).collect(),
-                    )
-                }
-            };
-            (TaskData::Detect { train, val }, names)
-        }
-    })
-}
-
-/// The encoder of `init` (a pre-training or import run) for `vit`, with the
-/// position embedding resampled when the grid differs.
-pub fn load_init_encoder<B: Backend>(vit: &mut Vit<B>, init: &Path, cfg: &VitConfig) -> Result<()> {
-    let (init_cfg, file) = run_dir::read_encoder(init)?;
-    if (init_cfg.dim, init_cfg.depth, init_cfg.patch_size) != (cfg.dim, cfg.depth, cfg.patch_size) {
-        bail!(
-            "--init {} has a ViT of dim {}, depth {}, patch {}, but this fine-tuning uses dim {}, depth {}, patch {}",
-            init.display(),
-            init_cfg.dim,
-            init_cfg.depth,
-            init_cfg.patch_size,
-            cfg.dim,
-            cfg.depth,
-            cfg.patch_size
-        );
-    }
-    if init_cfg.grid() == cfg.grid() {
-        weights::load_encoder(vit, &file)?;
-        return Ok(());
-    }
-    // Different input size: select and resample with the import machinery.
-    let (raw, source) = crate::import::read_checkpoint(&file)?;
-    let (state, _) = crate::import::encoder_state(raw, source, cfg, "the fine-tuning encoder")?;
-    let tmp = std::env::temp_dir().join(format!(
-        "smae-init-{}-{}.safetensors",
-        std::process::id(),
-        cfg.img_size
-    ));
-    crate::import::write_state(&state, &tmp, Default::default())?;
-    let r = weights::load_encoder(vit, &tmp);
-    let _ = std::fs::remove_file(&tmp);
-    r.map(|_| ())
+    train(cfg, &opts.output, data, &run_opts, opts.resume)
 }
 
 /// Starts (or with `resume`, continues) a fine-tuning run.
-pub fn run(
+pub fn train(
     cfg: FinetuneConfig,
     run_dir_path: &Path,
     task_data: TaskData,
-    opts: &FinetuneOptions,
+    opts: &RunOptions,
     resume: bool,
 ) -> Result<Value> {
     let state = if resume {
@@ -280,9 +96,9 @@ pub fn run(
                 run_dir_path.display()
             )
         })?;
-        Some((ckpt.clone(), checkpoint::load_state(&ckpt, None)?))
+        Some((ckpt.clone(), checkpoint::load_state(&ckpt)?))
     } else {
-        if run_dir_path.join(run_dir::CONFIG).exists() {
+        if run_dir_path.join(smae_run::config::CONFIG).exists() {
             bail!(
                 "{} already holds a run; pass --resume to continue it or choose another --output",
                 run_dir_path.display()
@@ -291,7 +107,7 @@ pub fn run(
         crate::device::ensure_usable(&opts.devices)?;
         std::fs::create_dir_all(run_dir_path)
             .with_context(|| format!("creating {}", run_dir_path.display()))?;
-        write_json_atomically(&run_dir_path.join(run_dir::CONFIG), &cfg)?;
+        RunConfig::Finetune(cfg.clone()).write(run_dir_path)?;
         None
     };
     let job = Job {
@@ -304,23 +120,11 @@ pub fn run(
     dispatch(&opts.devices, job)
 }
 
-pub fn read_config(run: &Path) -> Result<FinetuneConfig> {
-    let path = run.join(run_dir::CONFIG);
-    let text = std::fs::read(&path)
-        .with_context(|| format!("{} is not a run directory (no config.json)", run.display()))?;
-    let v: Value =
-        serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?;
-    if v["kind"] != "finetune" {
-        bail!("{} is not a fine-tuning run", run.display());
-    }
-    serde_json::from_value(v).with_context(|| format!("parsing {}", path.display()))
-}
-
 struct Job {
     cfg: FinetuneConfig,
     run: PathBuf,
     data: TaskData,
-    opts: FinetuneOptions,
+    opts: RunOptions,
     resume: Option<(PathBuf, TrainerState)>,
 }
 
@@ -339,199 +143,8 @@ impl BackendJob for Job {
     }
 }
 
-/// The three task models seen by the training loop.
-pub trait TaskModel<B: AutodiffBackend>:
-    AutodiffModule<B> + burn_store::ModuleSnapshot<B> + Send + 'static
-where
-    Self::InnerModule: Evaluate<B::InnerBackend>,
-{
-    fn build(cfg: &FinetuneConfig, device: &B::Device) -> Self;
-    fn encoder_mut(&mut self) -> &mut Vit<B>;
-    /// Loss of a batch of normalised images `[n, 3, s, s]`, with named parts to log.
-    fn batch_loss(
-        &self,
-        imgs: Tensor<B, 4>,
-        batch: Batch,
-        cfg: &FinetuneConfig,
-    ) -> (Tensor<B, 1>, Vec<(&'static str, f64)>);
-}
-
-/// Validation metrics of a trained model (no gradients).
-pub trait Evaluate<B: Backend> {
-    fn evaluate(
-        &self,
-        cfg: &FinetuneConfig,
-        data: &TaskData,
-        store: &ImageStore,
-        device: &B::Device,
-    ) -> Result<Value>;
-}
-
-impl<B: AutodiffBackend> TaskModel<B> for Classifier<B> {
-    fn build(cfg: &FinetuneConfig, device: &B::Device) -> Self {
-        Classifier::new(&cfg.vit, cfg.classes.len(), cfg.global_pool, device)
-    }
-    fn encoder_mut(&mut self) -> &mut Vit<B> {
-        &mut self.encoder
-    }
-    fn batch_loss(
-        &self,
-        imgs: Tensor<B, 4>,
-        batch: Batch,
-        _: &FinetuneConfig,
-    ) -> (Tensor<B, 1>, Vec<(&'static str, f64)>) {
-        let Batch::Classify { labels, .. } = batch else {
-            unreachable!("classification batch")
-        };
-        let device = imgs.device();
-        (
-            label_smoothed_ce(self.forward(imgs), &labels, 0.1, &device),
-            Vec::new(),
-        )
-    }
-}
-
-impl<B: AutodiffBackend> TaskModel<B> for Segmenter<B> {
-    fn build(cfg: &FinetuneConfig, device: &B::Device) -> Self {
-        Segmenter::new(&cfg.vit, cfg.classes.len(), cfg.channels, device)
-    }
-    fn encoder_mut(&mut self) -> &mut Vit<B> {
-        &mut self.encoder
-    }
-    fn batch_loss(
-        &self,
-        imgs: Tensor<B, 4>,
-        batch: Batch,
-        cfg: &FinetuneConfig,
-    ) -> (Tensor<B, 1>, Vec<(&'static str, f64)>) {
-        let Batch::Segment { masks, .. } = batch else {
-            unreachable!("segmentation batch")
-        };
-        let device = imgs.device();
-        (
-            masked_ce(self.forward(imgs), &masks, cfg.ignore_index, &device),
-            Vec::new(),
-        )
-    }
-}
-
-impl<B: AutodiffBackend> TaskModel<B> for Detector<B> {
-    fn build(cfg: &FinetuneConfig, device: &B::Device) -> Self {
-        Detector::new(
-            &cfg.vit,
-            cfg.classes.len(),
-            cfg.channels,
-            cfg.task == Task::DetectObb,
-            device,
-        )
-    }
-    fn encoder_mut(&mut self) -> &mut Vit<B> {
-        &mut self.encoder
-    }
-    fn batch_loss(
-        &self,
-        imgs: Tensor<B, 4>,
-        batch: Batch,
-        cfg: &FinetuneConfig,
-    ) -> (Tensor<B, 1>, Vec<(&'static str, f64)>) {
-        let Batch::Detect { gts, .. } = batch else {
-            unreachable!("detection batch")
-        };
-        let s = cfg.vit.img_size;
-        let out = self.forward(imgs);
-        let locs = smae_models::detector::locations(s, s, cfg.vit.patch_size);
-        let t = assign(&locs, &gts, cfg.classes.len(), cfg.vit.patch_size);
-        let l = fcos_loss(&out, &t);
-        let scalar = |t: &Tensor<B, 1>| -> f64 { t.clone().into_scalar().elem() };
-        let mut parts = vec![
-            ("loss_cls", scalar(&l.cls)),
-            ("loss_reg", scalar(&l.reg)),
-            ("loss_ctr", scalar(&l.ctr)),
-        ];
-        if let Some(a) = &l.angle {
-            parts.push(("loss_angle", scalar(a)));
-        }
-        (l.total, parts)
-    }
-}
-
-/// A host-side training batch.
-pub enum Batch {
-    Classify {
-        pixels: Vec<f32>,
-        labels: Vec<i64>,
-    },
-    Segment {
-        pixels: Vec<f32>,
-        masks: Vec<u8>,
-    },
-    Detect {
-        pixels: Vec<f32>,
-        gts: Vec<Vec<GtObject>>,
-    },
-}
-
-/// Builds a model for `cfg`: seeded init, the init encoder, stable ids.
-pub fn build_model<B: AutodiffBackend, M: TaskModel<B>>(
-    cfg: &FinetuneConfig,
-    device: &B::Device,
-    checkpoint: Option<&Path>,
-) -> Result<M>
-where
-    M::InnerModule: Evaluate<B::InnerBackend>,
-{
-    let mut model = {
-        let _g = crate::burn_rng::lock();
-        B::seed(device, cfg.seed);
-        stable_ids(M::build(cfg, device))
-    };
-    match checkpoint {
-        Some(dir) => weights::load_official(&mut model, &dir.join("model.safetensors"))
-            .map(|_| ())
-            .or_else(|_| load_task_weights(&mut model, &dir.join("model.safetensors")))?,
-        None => {
-            if let Some(init) = &cfg.init.run {
-                load_init_encoder(model.encoder_mut(), init, &cfg.vit)?;
-            }
-        }
-    }
-    model.encoder_mut().set_drop_path(cfg.drop_path);
-    Ok(stable_ids(model))
-}
-
-/// Loads a fine-tuned model's own checkpoint (encoder keys are timm names,
-/// head keys are the module paths).
-pub fn load_task_weights<B: Backend, M: burn_store::ModuleSnapshot<B>>(
-    model: &mut M,
-    file: &Path,
-) -> Result<()> {
-    use burn_store::{PyTorchToBurnAdapter, SafetensorsStore};
-    let mut store = SafetensorsStore::from_file(file)
-        .with_from_adapter(PyTorchToBurnAdapter)
-        .with_key_remapping(
-            r"^(patch_embed\.|cls_token$|pos_embed$|blocks\.|norm\.)",
-            "encoder.${1}",
-        );
-    let r = model
-        .load_from(&mut store)
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("reading {}", file.display()))?;
-    if !r.errors.is_empty() || !r.missing.is_empty() {
-        bail!(
-            "{} does not fit the model ({} errors, {} missing)",
-            file.display(),
-            r.errors.len(),
-            r.missing.len()
-        );
-    }
-    Ok(())
-}
-
 impl Job {
-    fn train<B: AutodiffBackend, M: TaskModel<B>>(self, device: &B::Device) -> Result<Value>
-    where
-        M::InnerModule: Evaluate<B::InnerBackend>,
-    {
+    fn train<B: AutodiffBackend, M: TaskModel<B>>(self, device: &B::Device) -> Result<Value> {
         let cfg = &self.cfg;
         let (ckpt, mut state) = match &self.resume {
             Some((d, s)) => (Some(d.clone()), s.clone()),
@@ -549,7 +162,7 @@ impl Job {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.opts.workers.max(1))
             .build()?;
-        let store = Arc::new(ImageStore::new(2 << 30));
+        let store = Arc::new(ImageStore::new(IMAGE_CACHE_BYTES));
         let mut log = LogWriter::open(&self.run, Some(state.step))?;
         let progress = Progress::steps(
             cfg.steps_per_epoch * cfg.epochs,
@@ -576,7 +189,7 @@ impl Job {
                 // step (under a process-wide lock) so a resumed run draws the
                 // same masks as an uninterrupted one.
                 let (loss, parts) = {
-                    let _rng = crate::burn_rng::lock();
+                    let _rng = smae_run::seed::lock();
                     B::seed(device, step_seed);
                     model.batch_loss(imgs, batch, cfg)
                 };
@@ -617,7 +230,7 @@ impl Job {
                 if stop || state.step_in_epoch == 0 {
                     let meta = vec![("smae.task", cfg.task.name().to_string())];
                     checkpoint::write_atomically(&self.run, |dir| {
-                        weights::save_official(&model, &dir.join("model.safetensors"), &meta)?;
+                        weights::save_official(&model, &dir.join(MODEL), &meta)?;
                         optim.save(dir)?;
                         checkpoint::save_state(dir, &state)
                     })?;
@@ -634,9 +247,9 @@ impl Job {
             }
         }
         progress.finish();
-        let metrics = model.valid().evaluate(cfg, &self.data, &store, device)?;
+        let metrics = eval::evaluate(M::inference(model.valid()), cfg, &self.data, device)?;
         let out = serde_json::json!({ "task": cfg.task.name(), "split": "validation", "final_loss": last_loss, "metrics": metrics });
-        write_json_atomically(&self.run.join("metrics.json"), &out)?;
+        smae_run::atomic::write_json(&self.run.join(eval::METRICS), &out)?;
         Ok(out)
     }
 
@@ -665,7 +278,7 @@ impl Job {
                     .map(|(k, &i)| {
                         let img = store.get(&train[i].0)?;
                         Ok((
-                            pixels(&samples::classification_view(&img, size, &mut rng(k))),
+                            imagenet_pixels(&samples::classification_view(&img, size, &mut rng(k))),
                             train[i].1 as i64,
                         ))
                     })
@@ -696,7 +309,7 @@ impl Job {
                             cfg.ignore_index,
                             &mut rng(k),
                         );
-                        Ok((pixels(&v), m.into_raw()))
+                        Ok((imagenet_pixels(&v), m.into_raw()))
                     })
                     .collect();
                 let (mut p, mut m) = (Vec::new(), Vec::new());
@@ -720,7 +333,7 @@ impl Job {
                         let boxes = gt_boxes(&train[i].objects, &cfg.classes);
                         let (v, b) =
                             samples::detection_view(&img, &boxes, cfg.tile, size, &mut rng(k));
-                        Ok((pixels(&v), b.iter().map(|g| g.gt(oriented)).collect()))
+                        Ok((imagenet_pixels(&v), b.iter().map(|g| g.gt(oriented)).collect()))
                     })
                     .collect();
                 let (mut p, mut gts) = (Vec::new(), Vec::new());
@@ -735,286 +348,6 @@ impl Job {
     }
 }
 
-/// The batch's images on the device: `[n, 3, s, s]`.
 /// One augmented view of a sample: its pixels and its labels, or why it
 /// could not be read.
 type View<L> = Result<(Vec<f32>, L), String>;
-
-fn batch_images<B: Backend>(batch: &Batch, s: usize, device: &B::Device) -> Tensor<B, 4> {
-    let p = match batch {
-        Batch::Classify { pixels, .. }
-        | Batch::Segment { pixels, .. }
-        | Batch::Detect { pixels, .. } => pixels.clone(),
-    };
-    let n = p.len() / (3 * s * s);
-    Tensor::<B, 1>::from_data(TensorData::new(p, [n * 3 * s * s]), device).reshape([n, 3, s, s])
-}
-
-fn read_mask(path: &Path) -> Result<GrayImage, String> {
-    image::open(path)
-        .map_err(|e| format!("mask {}: {e}", path.display()))
-        .map(|m| m.to_luma8())
-}
-
-/// Cross-entropy with label smoothing (MAE fine-tuning uses 0.1).
-fn label_smoothed_ce<B: Backend>(
-    logits: Tensor<B, 2>,
-    labels: &[i64],
-    smoothing: f64,
-    device: &B::Device,
-) -> Tensor<B, 1> {
-    let [n, k] = logits.dims();
-    let mut target = vec![(smoothing / k as f64) as f32; n * k];
-    for (i, &l) in labels.iter().enumerate() {
-        target[i * k + l as usize] += (1.0 - smoothing) as f32;
-    }
-    let target =
-        Tensor::<B, 1>::from_data(TensorData::new(target, [n * k]), device).reshape([n, k]);
-    let logp = burn::tensor::activation::log_softmax(logits, 1);
-    (logp * target).sum().neg().div_scalar(n as f32)
-}
-
-/// Per-pixel cross-entropy over pixels whose label is not `ignore`.
-fn masked_ce<B: Backend>(
-    logits: Tensor<B, 4>,
-    masks: &[u8],
-    ignore: u8,
-    device: &B::Device,
-) -> Tensor<B, 1> {
-    let [n, k, h, w] = logits.dims();
-    let valid: Vec<f32> = masks
-        .iter()
-        .map(|&m| f32::from(m != ignore && (m as usize) < k))
-        .collect();
-    let count = valid.iter().sum::<f32>().max(1.0);
-    let idx: Vec<i64> = masks
-        .iter()
-        .map(|&m| {
-            if m != ignore && (m as usize) < k {
-                m as i64
-            } else {
-                0
-            }
-        })
-        .collect();
-    let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(idx, [n * h * w]), device)
-        .reshape([n, 1, h, w]);
-    let valid = Tensor::<B, 1>::from_data(TensorData::new(valid, [n * h * w]), device)
-        .reshape([n, 1, h, w]);
-    let logp = burn::tensor::activation::log_softmax(logits, 1).gather(1, idx);
-    (logp * valid).sum().neg().div_scalar(count)
-}
-
-impl<B: Backend> Evaluate<B> for Classifier<B> {
-    fn evaluate(
-        &self,
-        cfg: &FinetuneConfig,
-        data: &TaskData,
-        store: &ImageStore,
-        device: &B::Device,
-    ) -> Result<Value> {
-        let TaskData::Classify { val, .. } = data else {
-            bail!("classification data expected")
-        };
-        let imgs: Vec<image::RgbImage> = val
-            .iter()
-            .map(|(p, _)| store.get(p).map(|i| (*i).clone()))
-            .collect::<Result<_, String>>()
-            .map_err(anyhow::Error::msg)?;
-        let pred = predict::classify(self, &imgs, cfg.vit.img_size as u32, device);
-        let truth: Vec<usize> = val.iter().map(|v| v.1).collect();
-        let mut v = serde_json::to_value(classification(&pred, &truth, cfg.classes.len()))?;
-        v["classes"] = serde_json::json!(cfg.classes);
-        Ok(v)
-    }
-}
-
-impl<B: Backend> Evaluate<B> for Segmenter<B> {
-    fn evaluate(
-        &self,
-        cfg: &FinetuneConfig,
-        data: &TaskData,
-        store: &ImageStore,
-        device: &B::Device,
-    ) -> Result<Value> {
-        let TaskData::Segment { val, .. } = data else {
-            bail!("segmentation data expected")
-        };
-        let mut acc = SegAccumulator::new(cfg.classes.len(), cfg.ignore_index);
-        for (img, mask) in val {
-            let img = store.get(img).map_err(anyhow::Error::msg)?;
-            let mask = read_mask(mask).map_err(anyhow::Error::msg)?;
-            if mask.dimensions() != img.dimensions() {
-                bail!(
-                    "mask {:?} does not match its image's size {:?}",
-                    mask.dimensions(),
-                    img.dimensions()
-                );
-            }
-            acc.add(
-                &predict::segment(self, &img, cfg.vit.img_size as u32, device),
-                mask.as_raw(),
-            );
-        }
-        let mut v = serde_json::to_value(acc.finish())?;
-        v["classes"] = serde_json::json!(cfg.classes);
-        Ok(v)
-    }
-}
-
-impl<B: Backend> Evaluate<B> for Detector<B> {
-    fn evaluate(
-        &self,
-        cfg: &FinetuneConfig,
-        data: &TaskData,
-        store: &ImageStore,
-        device: &B::Device,
-    ) -> Result<Value> {
-        let TaskData::Detect { val, .. } = data else {
-            bail!("detection data expected")
-        };
-        let size = cfg.vit.img_size as u32;
-        let (mut preds, mut gts) = (Vec::new(), Vec::new());
-        // Evaluate at the training scale: `tile` image pixels per model input.
-        let scale = cfg.tile as f32 / size as f32;
-        for (i, a) in val.iter().enumerate() {
-            let img = store.get(&a.image).map_err(anyhow::Error::msg)?;
-            let view = if (scale - 1.0).abs() > 1e-6 {
-                let (w, h) = img.dimensions();
-                let (nw, nh) = (
-                    ((w as f32 / scale).round() as u32).max(1),
-                    ((h as f32 / scale).round() as u32).max(1),
-                );
-                image::imageops::resize(&*img, nw, nh, image::imageops::FilterType::Triangle)
-            } else {
-                (*img).clone()
-            };
-            let (d, rd) = predict::detect(self, &view, size, cfg.tile_overlap, device);
-            preds.extend(d.into_iter().map(|d| Prediction {
-                image: i,
-                class: d.class,
-                score: d.score,
-                shape: Shape::Axis(d.bbox.scale(scale)),
-            }));
-            preds.extend(rd.into_iter().map(|d| {
-                let r = d.rbox;
-                let r = smae_geom::RBox::new(
-                    r.cx * scale,
-                    r.cy * scale,
-                    r.w * scale,
-                    r.h * scale,
-                    r.angle,
-                );
-                Prediction {
-                    image: i,
-                    class: d.class,
-                    score: d.score,
-                    shape: Shape::Rotated(r),
-                }
-            }));
-            for o in &a.objects {
-                let class = cfg.classes.iter().position(|c| *c == o.class).unwrap_or(0);
-                let shape = match (cfg.task, o.rbox) {
-                    (Task::DetectObb, Some(r)) => Shape::Rotated(r),
-                    (Task::DetectObb, None) => {
-                        let b = o.bbox;
-                        Shape::Rotated(smae_geom::RBox::new(
-                            (b.x0 + b.x1) / 2.0,
-                            (b.y0 + b.y1) / 2.0,
-                            b.width(),
-                            b.height(),
-                            0.0,
-                        ))
-                    }
-                    _ => Shape::Axis(o.bbox),
-                };
-                gts.push(GroundTruth {
-                    image: i,
-                    class,
-                    shape,
-                    difficult: o.difficult,
-                });
-            }
-        }
-        let mut v = serde_json::to_value(voc_map(&preds, &gts, cfg.classes.len(), 0.5))?;
-        v["classes"] = serde_json::json!(cfg.classes);
-        v["predictions"] = serde_json::json!(preds.len());
-        Ok(v)
-    }
-}
-
-/// `smae-train eval`: the metrics of a fine-tuned run on all of `data`.
-pub fn eval(run: &Path, data: &Path, devices: &DeviceList, skip_bad: bool) -> Result<Value> {
-    let cfg = read_config(run)?;
-    let ckpt =
-        checkpoint::latest(run)?.with_context(|| format!("{} has no checkpoint", run.display()))?;
-    let task_data = match cfg.task {
-        Task::Classify => {
-            let (items, names) = data::load_classification(data)?;
-            if names != cfg.classes {
-                bail!(
-                    "{} has classes {} but the run was trained on {}",
-                    data.display(),
-                    names.join(", "),
-                    cfg.classes.join(", ")
-                );
-            }
-            TaskData::Classify {
-                train: Vec::new(),
-                val: items,
-            }
-        }
-        Task::Segment => TaskData::Segment {
-            train: Vec::new(),
-            val: data::load_segmentation(data)?,
-        },
-        Task::Detect | Task::DetectObb => TaskData::Detect {
-            train: Vec::new(),
-            val: data::load_detection(
-                data,
-                Some(&cfg.classes),
-                cfg.merge_classes.as_deref(),
-                skip_bad,
-            )?
-            .0,
-        },
-    };
-    struct EvalJob {
-        cfg: FinetuneConfig,
-        ckpt: PathBuf,
-        data: TaskData,
-        source: PathBuf,
-    }
-    impl BackendJob for EvalJob {
-        type Output = Value;
-        fn run<B: AutodiffBackend>(self, devices: Vec<B::Device>) -> Result<Value> {
-            let d = &devices[0];
-            let store = ImageStore::new(2 << 30);
-            let metrics = match self.cfg.task {
-                Task::Classify => build_model::<B, Classifier<B>>(&self.cfg, d, Some(&self.ckpt))?
-                    .valid()
-                    .evaluate(&self.cfg, &self.data, &store, d)?,
-                Task::Segment => build_model::<B, Segmenter<B>>(&self.cfg, d, Some(&self.ckpt))?
-                    .valid()
-                    .evaluate(&self.cfg, &self.data, &store, d)?,
-                Task::Detect | Task::DetectObb => {
-                    build_model::<B, Detector<B>>(&self.cfg, d, Some(&self.ckpt))?
-                        .valid()
-                        .evaluate(&self.cfg, &self.data, &store, d)?
-                }
-            };
-            Ok(
-                serde_json::json!({ "task": self.cfg.task.name(), "split": "eval", "data": self.source, "metrics": metrics }),
-            )
-        }
-    }
-    dispatch(
-        devices,
-        EvalJob {
-            cfg,
-            ckpt,
-            data: task_data,
-            source: data.to_path_buf(),
-        },
-    )
-}

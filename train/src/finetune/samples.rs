@@ -4,9 +4,8 @@
 //! flips and quarter turns (boxes and oriented boxes follow) for detection.
 //! Aerial images have no "up", so vertical flips and rotations are fair.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma, Rgb, RgbImage};
@@ -14,48 +13,24 @@ use rand::Rng;
 use smae_geom::{BBox, RBox};
 use smae_models::fcos::GtObject;
 
-use crate::annotations::Object;
-use crate::data::augment::{crop_box, normalize_into, IMAGENET_MEAN, IMAGENET_STD};
-use crate::data::loader::decode_rgb;
+use crate::data::annotations::Object;
+use crate::data::augment::crop_box;
+use crate::data::cache::ImageCache;
+use crate::data::decode::decode_rgb;
 
-/// Decoded images by path, kept up to a byte budget (datasets of a few large
-/// scenes are decoded once).
-pub struct ImageStore {
-    budget: usize,
-    inner: Mutex<(usize, HashMap<PathBuf, Arc<RgbImage>>)>,
-}
+/// Decoded images by path (the shared cache, keyed by file).
+pub struct ImageStore(ImageCache<PathBuf>);
 
 impl ImageStore {
     pub fn new(budget_bytes: usize) -> Self {
-        Self {
-            budget: budget_bytes,
-            inner: Mutex::new((0, HashMap::new())),
-        }
+        Self(ImageCache::new(budget_bytes))
     }
 
     pub fn get(&self, path: &Path) -> Result<Arc<RgbImage>, String> {
-        if let Ok(g) = self.inner.lock() {
-            if let Some(img) = g.1.get(path) {
-                return Ok(img.clone());
-            }
-        }
-        let img = Arc::new(decode_rgb(path).map_err(|e| format!("{}: {e}", path.display()))?);
-        if let Ok(mut g) = self.inner.lock() {
-            let bytes = img.as_raw().len();
-            if g.0 + bytes <= self.budget {
-                g.0 += bytes;
-                g.1.insert(path.to_path_buf(), img.clone());
-            }
-        }
-        Ok(img)
+        self.0.get_or_decode(&path.to_path_buf(), || {
+            decode_rgb(path).map_err(|e| format!("{}: {e}", path.display()))
+        })
     }
-}
-
-/// ImageNet-normalised, channel-major pixels of a `size x size` image.
-pub fn pixels(img: &RgbImage) -> Vec<f32> {
-    let mut out = vec![0f32; 3 * (img.width() * img.height()) as usize];
-    normalize_into(img, &IMAGENET_MEAN, &IMAGENET_STD, &mut out);
-    out
 }
 
 /// Classification training view: RandomResizedCrop(0.08-1) + flips.

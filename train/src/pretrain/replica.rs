@@ -15,9 +15,12 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 
-use crate::method::{sample_rngs, MethodSpec, TrainModel};
-use crate::optim::{OptimConfig, PretrainOptimizer};
-use crate::weights;
+use smae_run::checkpoint::MODEL;
+use smae_run::config::{MethodSpec, OptimConfig};
+use smae_run::weights;
+
+use super::method::{sample_rngs, TrainModel};
+use crate::optim::PretrainOptimizer;
 
 /// A shard of one optimizer step.
 #[derive(Debug, Clone)]
@@ -134,7 +137,7 @@ impl<B: AutodiffBackend, M: TrainModel<B>> Replica<B, M> {
 
     /// Writes `model.safetensors` (official names) and the optimizer state.
     pub fn save(&self, dir: &Path, metadata: &[(&str, String)]) -> Result<()> {
-        weights::save_official(self.model(), &dir.join("model.safetensors"), metadata)?;
+        weights::save_official(self.model(), &dir.join(MODEL), metadata)?;
         self.optim.save(dir)
     }
 }

@@ -11,13 +11,15 @@ use serde::Serialize;
 use smae_models::selection::plan_selective;
 use smae_models::{DecoderConfig, SelectiveMae, TokenCounts, VitConfig};
 
-use crate::checkpoint;
-use crate::data::augment::{center_view, normalize_into, IMAGENET_MEAN, IMAGENET_STD};
-use crate::data::loader::decode_rgb;
-use crate::method::{sample_rngs, Method, MethodSpec};
-use crate::pretrain::{build_model, read_config};
-use crate::render::{selection_png, Role};
-use crate::run_dir::{temp_name, write_json_atomically};
+use smae_run::checkpoint;
+use smae_run::config::{MethodSpec, PretrainConfig, RunConfig};
+use smae_run::norm::{center_view, imagenet_pixels};
+use smae_run::Method;
+
+use super::build_model;
+use super::method::sample_rngs;
+use crate::data::decode::decode_rgb;
+use crate::render::{save_png, selection_png, Role};
 
 /// Where the model, ratios and curriculum come from.
 pub enum ExplainSource {
@@ -73,34 +75,17 @@ pub struct Explanation {
 pub fn explain(req: &ExplainRequest) -> Result<Explanation> {
     let device = FlexDevice;
     let (vit, decoder, method, weights, run, epochs) = match &req.source {
-        ExplainSource::Run(run) if is_import(run) => {
-            // An imported encoder: its weights drive the PSTS similarities;
-            // ratios and curriculum are SelectiveMAE's defaults over one epoch.
-            let (vit, file) = crate::run_dir::read_encoder(run)?;
-            let method = default_method()?;
-            let decoder = DecoderConfig::selective_default();
-            (vit, decoder, method, Some(file), Some(run.clone()), None)
-        }
-        ExplainSource::Run(run) => {
-            let cfg = read_config(run)?;
-            if cfg.method.method != Method::Selective {
-                bail!(
-                    "{} is an MAE run; explain shows SelectiveMAE's selection",
-                    run.display()
-                );
+        ExplainSource::Run(run) => match RunConfig::read(run)? {
+            RunConfig::Pretrain(cfg) => explained_run(run, cfg)?,
+            // Any other run's encoder drives the PSTS similarities; ratios and
+            // curriculum are SelectiveMAE's defaults over one epoch.
+            _ => {
+                let (vit, file) = smae_run::dir::encoder(run)?;
+                let method = default_method()?;
+                let decoder = DecoderConfig::selective_default();
+                (vit, decoder, method, Some(file), Some(run.clone()), None)
             }
-            let ckpt = checkpoint::latest(run)?
-                .with_context(|| format!("{} has no checkpoint yet", run.display()))?;
-            let file = ckpt.join("model.safetensors");
-            (
-                cfg.vit,
-                cfg.decoder,
-                cfg.method,
-                Some(file),
-                Some(run.clone()),
-                Some(cfg.epochs),
-            )
-        }
+        },
         ExplainSource::Fresh {
             vit,
             decoder,
@@ -129,15 +114,14 @@ pub fn explain(req: &ExplainRequest) -> Result<Explanation> {
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", req.image.display()))?;
     let view = center_view(&img, vit.img_size as u32);
     let s = vit.img_size;
-    let mut px = vec![0f32; 3 * s * s];
-    normalize_into(&view, &IMAGENET_MEAN, &IMAGENET_STD, &mut px);
+    let px = imagenet_pixels(&view);
     let imgs = Tensor::<Flex, 1>::from_data(TensorData::new(px, [3 * s * s]), &device)
         .reshape([1, 3, s, s]);
 
     let mut model: SelectiveMae<Flex> = build_model(&vit, &decoder, req.seed, &device, None)?;
     if let Some(file) = &weights {
         // Only the encoder matters here: HOG is weight-free, PSTS uses the patch embedding.
-        crate::weights::load_encoder(&mut model.encoder, file)?;
+        smae_run::weights::load_encoder(&mut model.encoder, file)?;
     }
     let tokens = model.encoder.embed(imgs.clone());
     let scores = model.scores(imgs);
@@ -200,7 +184,7 @@ pub fn explain(req: &ExplainRequest) -> Result<Explanation> {
 
     std::fs::create_dir_all(&req.output)
         .with_context(|| format!("creating {}", req.output.display()))?;
-    write_json_atomically(&req.output.join("selection.json"), &explanation)?;
+    smae_run::atomic::write_json(&req.output.join("selection.json"), &explanation)?;
     let caption = format!(
         "EPOCH {epoch:.1} STAGE {} SELECTION {} ENCODED {} TARGETS {}",
         stage.name(),
@@ -213,19 +197,33 @@ pub fn explain(req: &ExplainRequest) -> Result<Explanation> {
     Ok(explanation)
 }
 
-/// Writes a PNG through a temporary name.
-pub fn save_png(img: &image::RgbImage, path: &Path) -> Result<()> {
-    let tmp = temp_name(path);
-    img.save_with_format(&tmp, image::ImageFormat::Png)
-        .with_context(|| format!("writing {}", path.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
-}
+/// The model, method and weights of a pre-training run (SelectiveMAE only).
+type Explained = (
+    VitConfig,
+    DecoderConfig,
+    MethodSpec,
+    Option<PathBuf>,
+    Option<PathBuf>,
+    Option<u64>,
+);
 
-fn is_import(run: &Path) -> bool {
-    std::fs::read(run.join(crate::run_dir::CONFIG))
-        .ok()
-        .and_then(|t| serde_json::from_slice::<serde_json::Value>(&t).ok())
-        .is_some_and(|v| v["kind"] == "import")
+fn explained_run(run: &Path, cfg: PretrainConfig) -> Result<Explained> {
+    if cfg.method.method != Method::Selective {
+        bail!(
+            "{} is an MAE run; explain shows SelectiveMAE's selection",
+            run.display()
+        );
+    }
+    let ckpt = checkpoint::latest(run)?
+        .with_context(|| format!("{} has no checkpoint yet", run.display()))?;
+    Ok((
+        cfg.vit,
+        cfg.decoder,
+        cfg.method,
+        Some(ckpt.join(checkpoint::MODEL)),
+        Some(run.to_path_buf()),
+        Some(cfg.epochs),
+    ))
 }
 
 fn default_method() -> Result<MethodSpec> {

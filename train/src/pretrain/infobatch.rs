@@ -10,24 +10,10 @@ use std::path::Path;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
+use smae_run::config::InfoBatchConfig;
+use smae_run::seed::sample_seed;
 
-use crate::data::loader::{sample_seed, Sample};
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct InfoBatchConfig {
-    pub prune_ratio: f64,
-    pub delta: f64,
-}
-
-impl Default for InfoBatchConfig {
-    fn default() -> Self {
-        Self {
-            prune_ratio: 0.5,
-            delta: 0.875,
-        }
-    }
-}
+use crate::data::loader::Sample;
 
 /// Per-sample scores (last seen loss); starts at 3 for every sample as the
 /// official code does, so the first epoch prunes nothing.

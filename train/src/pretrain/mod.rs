@@ -8,6 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+pub mod bench;
+pub mod config;
+pub mod explain;
+pub mod infobatch;
+pub mod method;
+pub mod replica;
+pub mod selection;
+
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
@@ -16,56 +24,22 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use smae_models::{DecoderConfig, Mae, SelectiveMae, VitConfig};
+use smae_run::checkpoint::{self, TrainerState, MODEL};
+use smae_run::config::{DataSummary, PretrainConfig, RunConfig};
+use smae_run::log::LogWriter;
+use smae_run::params::stable_ids;
+use smae_run::seed::sample_seed;
+use smae_run::{weights, Method};
 
-use crate::checkpoint::{self, TrainerState};
-use crate::data::augment::Augment;
+use crate::data::cache::ImageCache;
 use crate::data::folder::{ImageFolder, ScanReport};
-use crate::data::loader::{sample_seed, ImageCache, Loader, Sample, Source};
+use crate::data::loader::{Loader, Sample, Source};
 use crate::device::{dispatch, BackendJob, DeviceList};
-use crate::infobatch::{InfoBatch, InfoBatchConfig};
-use crate::method::{Method, MethodSpec, TrainModel};
-use crate::optim::{stable_ids, OptimConfig};
 use crate::progress::Progress;
-use crate::replica::{Group, ReplicaSpec, StepInput};
-use crate::run_dir::{self, LogWriter};
-use crate::schedule::LrSchedule;
-use crate::weights;
-
-/// The resolved configuration of a pre-training run (`config.json`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PretrainConfig {
-    pub smae_version: String,
-    pub burn_version: String,
-    /// Preset name (`vit-base`, ...) or `custom`.
-    pub model: String,
-    pub vit: VitConfig,
-    pub decoder: DecoderConfig,
-    pub method: MethodSpec,
-    pub epochs: u64,
-    /// Per device.
-    pub batch_size: usize,
-    pub devices: String,
-    pub global_batch: usize,
-    /// Base learning rate (`None` when `lr` was given directly).
-    pub blr: Option<f64>,
-    pub schedule: LrSchedule,
-    pub optim: OptimConfig,
-    pub infobatch: Option<InfoBatchConfig>,
-    pub augment: Augment,
-    pub data: DataSummary,
-    /// Steps per epoch without InfoBatch pruning (the last partial batch is dropped).
-    pub steps_per_epoch: u64,
-    pub seed: u64,
-    /// Write a `log.jsonl` line every this many steps.
-    pub log_every: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DataSummary {
-    pub path: PathBuf,
-    pub images: usize,
-    pub skipped: std::collections::BTreeMap<String, usize>,
-}
+pub use config::PretrainOptions;
+use infobatch::InfoBatch;
+use method::TrainModel;
+use replica::{Group, ReplicaSpec, StepInput};
 
 /// How to run (not part of the run's identity).
 #[derive(Debug, Clone)]
@@ -105,6 +79,32 @@ pub struct LogRecord {
     pub decode_failures: u64,
 }
 
+/// `smae-train pretrain`: scans the data (warning about skipped files),
+/// resolves the configuration and starts the run, or resumes it.
+pub fn run(opts: &PretrainOptions) -> Result<Summary> {
+    let run_opts = opts.run_options()?;
+    if opts.resume {
+        return resume(&opts.output, opts.data.as_deref(), &run_opts);
+    }
+    let root = opts.data.as_ref().context("--data is required")?;
+    let data = ImageFolder::scan(root)?;
+    for (reason, n) in &data.report.skipped {
+        let example = data
+            .report
+            .examples
+            .get(reason)
+            .and_then(|e| e.first())
+            .cloned()
+            .unwrap_or_default();
+        eprintln!(
+            "warning: skipped {n} file(s) under {}: {reason} (e.g. {example})",
+            root.display()
+        );
+    }
+    let cfg = opts.config(&data)?;
+    start(cfg, &opts.output, &data, &run_opts)
+}
+
 /// Starts a new run in `run` (which must not hold one already).
 pub fn start(
     cfg: PretrainConfig,
@@ -112,7 +112,7 @@ pub fn start(
     data: &ImageFolder,
     opts: &RunOptions,
 ) -> Result<Summary> {
-    if run.join(run_dir::CONFIG).exists() {
+    if run.join(smae_run::config::CONFIG).exists() {
         bail!(
             "{} already holds a run; pass --resume to continue it or choose another --output",
             run.display()
@@ -121,16 +121,16 @@ pub fn start(
     crate::device::ensure_usable(&opts.devices)?;
     std::fs::create_dir_all(run)
         .with_context(|| format!("creating run directory {}", run.display()))?;
-    run_dir::write_json_atomically(&run.join(run_dir::CONFIG), &cfg)?;
+    RunConfig::Pretrain(cfg.clone()).write(run)?;
     train(cfg, run, data, opts, None)
 }
 
 /// Continues the run in `run` from its latest checkpoint.
 pub fn resume(run: &Path, data_override: Option<&Path>, opts: &RunOptions) -> Result<Summary> {
-    let cfg = read_config(run)?;
+    let cfg = PretrainConfig::read(run)?;
     let ckpt = checkpoint::latest(run)?
         .with_context(|| format!("{} has no checkpoint to resume from", run.display()))?;
-    let state = checkpoint::load_state(&ckpt, cfg.infobatch.map(|c| (c, cfg.data.images)))?;
+    let state = checkpoint::load_state(&ckpt)?;
     let root = data_override.unwrap_or(&cfg.data.path);
     let data = ImageFolder::scan(root)?;
     if data.len() != cfg.data.images {
@@ -141,13 +141,6 @@ pub fn resume(run: &Path, data_override: Option<&Path>, opts: &RunOptions) -> Re
         );
     }
     train(cfg, run, &data, opts, Some((ckpt, state)))
-}
-
-pub fn read_config(run: &Path) -> Result<PretrainConfig> {
-    let path = run.join(run_dir::CONFIG);
-    let text = std::fs::read(&path)
-        .with_context(|| format!("{} is not a run directory (no config.json)", run.display()))?;
-    serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 fn train(
@@ -195,7 +188,7 @@ impl BackendJob for TrainJob<'_> {
 
 /// Builds a model from the config on `device`: seeded init, or the weights of
 /// `checkpoint`, with parameter ids derived from paths.
-pub fn build_model<B: Backend, M: crate::method::Pretrainer<B> + burn_store::ModuleSnapshot<B>>(
+pub fn build_model<B: Backend, M: method::Pretrainer<B> + burn_store::ModuleSnapshot<B>>(
     vit: &VitConfig,
     dec: &DecoderConfig,
     seed: u64,
@@ -206,12 +199,12 @@ pub fn build_model<B: Backend, M: crate::method::Pretrainer<B> + burn_store::Mod
     // every initial value (stable_ids materialises the lazy parameters), so
     // two models built at once in one process get their own seeded init.
     let mut model = {
-        let _guard = crate::burn_rng::lock();
+        let _guard = smae_run::seed::lock();
         B::seed(device, seed);
         stable_ids(M::build(vit, dec, device))
     };
     if let Some(dir) = checkpoint {
-        weights::load_official(&mut model, &dir.join("model.safetensors"))?;
+        weights::load_official(&mut model, &dir.join(MODEL))?;
         model = stable_ids(model);
     }
     Ok(model)
@@ -242,9 +235,14 @@ impl TrainJob<'_> {
             in_chans: cfg.vit.in_chans,
         };
         let mut group = Group::<B, M>::new(model, &devices, spec, ckpt.as_deref())?;
-        if state.infobatch.is_none() {
-            state.infobatch = cfg.infobatch.map(|c| InfoBatch::new(c, self.data.len()));
-        }
+        let n = self.data.len();
+        let mut infobatch = match (cfg.infobatch, &ckpt) {
+            (Some(c), Some(dir)) => {
+                Some(InfoBatch::load(c, dir, n).context("reading InfoBatch scores")?)
+            }
+            (Some(c), None) => Some(InfoBatch::new(c, n)),
+            (None, _) => None,
+        };
 
         let pool = Arc::new(
             rayon::ThreadPoolBuilder::new()
@@ -270,11 +268,11 @@ impl TrainJob<'_> {
         'epochs: while state.epoch < cfg.epochs {
             let epoch = state.epoch;
             if state.step_in_epoch == 0 {
-                if let Some(ib) = state.infobatch.as_mut() {
+                if let Some(ib) = infobatch.as_mut() {
                     ib.begin_epoch();
                 }
             }
-            let samples = epoch_samples(cfg, epoch, state.infobatch.as_ref(), self.data.len());
+            let samples = epoch_samples(cfg, epoch, infobatch.as_ref(), self.data.len());
             let batches: Vec<Vec<Sample>> = samples
                 .chunks_exact(cfg.global_batch)
                 .map(<[Sample]>::to_vec)
@@ -319,7 +317,7 @@ impl TrainJob<'_> {
                         .iter()
                         .flat_map(|r| r.losses.iter().copied())
                         .collect();
-                    if let Some(ib) = state.infobatch.as_mut() {
+                    if let Some(ib) = infobatch.as_mut() {
                         let idx: Vec<usize> = batch.samples.iter().map(|s| s.index).collect();
                         ib.update(&idx, &losses);
                     }
@@ -373,7 +371,7 @@ impl TrainJob<'_> {
                     .is_some_and(|s| s > 0 && state.step % s == 0);
                 let epoch_end = state.step_in_epoch == 0;
                 if stop || periodic || epoch_end {
-                    save(&mut group, &self.run, &state, cfg)?;
+                    save(&mut group, &self.run, &state, infobatch.as_ref(), cfg)?;
                 }
                 if stop && state.epoch < cfg.epochs {
                     stopped = true;
@@ -408,6 +406,7 @@ fn save<B: AutodiffBackend, M: TrainModel<B>>(
     group: &mut Group<B, M>,
     run: &Path,
     state: &TrainerState,
+    infobatch: Option<&InfoBatch>,
     cfg: &PretrainConfig,
 ) -> Result<()> {
     let meta = vec![
@@ -416,6 +415,9 @@ fn save<B: AutodiffBackend, M: TrainModel<B>>(
     ];
     checkpoint::write_atomically(run, |dir| {
         group.save(dir, meta)?;
+        if let Some(ib) = infobatch {
+            ib.save(dir).context("writing InfoBatch scores")?;
+        }
         checkpoint::save_state(dir, state)
     })
 }

@@ -6,61 +6,10 @@ use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 use smae_models::selection::MaskPlan;
-use smae_models::{
-    DecoderConfig, Mae, PstsSchedule, SelectionMode, SelectiveMae, SelectiveStep, Stage,
-    TokenCounts, VitConfig,
-};
-
-use crate::data::loader::sample_seed;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    /// SelectiveMAE: HOG + PSTS selection, cross-attention decoder.
-    Selective,
-    /// The MAE baseline: random masking, self-attention decoder.
-    Mae,
-}
-
-impl Method {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Method::Selective => "selective",
-            Method::Mae => "mae",
-        }
-    }
-}
-
-/// Everything that decides which patches a step sees and predicts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MethodSpec {
-    pub method: Method,
-    pub mask_ratio: f64,
-    /// SelectiveMAE only.
-    pub recon_ratio: f64,
-    pub selection: SelectionMode,
-    pub psts: PstsSchedule,
-    /// Per-patch normalised reconstruction targets (MAE's `norm_pix_loss`);
-    /// runs written before this option existed used them.
-    #[serde(default = "yes")]
-    pub norm_pix: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl MethodSpec {
-    pub fn counts(&self, num_patches: usize) -> Option<TokenCounts> {
-        TokenCounts::new(num_patches, self.mask_ratio, self.recon_ratio)
-    }
-
-    pub fn stage(&self, epoch: f64) -> Stage {
-        self.psts.stage(epoch)
-    }
-}
+use smae_models::{DecoderConfig, Mae, SelectiveMae, SelectiveStep, VitConfig};
+use smae_run::config::MethodSpec;
+use smae_run::seed::sample_seed;
 
 /// One generator per sample, seeded by (run seed, global step, global
 /// sample position): selection does not depend on how the batch is split

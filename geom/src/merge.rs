@@ -4,8 +4,8 @@
 //! that overlap the whole one: intersection-over-smaller merges those, IoU
 //! keeps touching neighbours apart.
 
-use smae_geom::decode::{decode_boxes, decode_rboxes};
-use smae_geom::{nms, rotated_nms, BBox, Detection, Overlap, RBox, RDetection};
+use crate::decode::{decode_boxes, decode_rboxes};
+use crate::{nms, rotated_nms, BBox, Detection, Overlap, RBox, RDetection};
 
 /// A detection in scene pixels, horizontal or oriented.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -15,11 +15,14 @@ use smae_models::hog::hog_scores;
 use smae_models::selection::{plan_selective, rows};
 use smae_models::{DecoderConfig, Mae, SelectiveMae, VitConfig};
 
+use smae_run::config::{MethodSpec, OptimConfig};
+use smae_run::Method;
+
+use super::build_model;
+use super::method::{sample_rngs, TrainModel};
+use super::replica::{Replica, ReplicaSpec, StepInput};
 use crate::device::{dispatch, peak_memory, BackendJob, DeviceList};
-use crate::method::{sample_rngs, Method, MethodSpec, TrainModel};
-use crate::optim::{OptimConfig, PretrainOptimizer};
-use crate::pretrain::build_model;
-use crate::replica::{Replica, ReplicaSpec, StepInput};
+use crate::optim::PretrainOptimizer;
 
 #[derive(Debug, Clone)]
 pub struct BenchRequest {

@@ -66,28 +66,21 @@ pub fn index_shard(shard: &Path) -> Result<Vec<ShardEntry>> {
     Ok(out)
 }
 
-/// Writes a tar of `(name, bytes)` files to `path` (through a temporary name).
+/// Writes a tar of `(name, bytes)` files to `path` atomically.
 pub fn write_shard(path: &Path, files: impl IntoIterator<Item = (String, Vec<u8>)>) -> Result<()> {
-    let tmp = crate::run_dir::temp_name(path);
-    let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let mut builder = tar::Builder::new(BufWriter::new(file));
-    for (name, bytes) in files {
-        let mut header = tar::Header::new_ustar();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        header.set_cksum();
-        builder
-            .append_data(&mut header, &name, bytes.as_slice())
-            .with_context(|| format!("writing {}", tmp.display()))?;
-    }
-    let mut w = builder
-        .into_inner()
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    w.flush()?;
-    w.get_ref().sync_all()?;
-    drop(w);
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    smae_run::atomic::write_with(path, |file| {
+        let mut builder = tar::Builder::new(BufWriter::new(file));
+        for (name, bytes) in files {
+            let mut header = tar::Header::new_ustar();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            header.set_mtime(0);
+            header.set_cksum();
+            builder.append_data(&mut header, &name, bytes.as_slice())?;
+        }
+        builder.into_inner()?.flush()?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -96,9 +89,7 @@ mod tests {
 
     #[test]
     fn write_index_and_read_back() {
-        let dir = std::env::temp_dir().join(format!("smae-shards-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = smae_testkit::scratch("shards");
         let files: Vec<(String, Vec<u8>)> = (0..5)
             .map(|i| (format!("{i:09}.jpg"), vec![i as u8; 100 + i * 700]))
             .collect();
@@ -110,6 +101,5 @@ mod tests {
             assert_eq!(&e.name, name);
             assert_eq!(&e.read().unwrap(), bytes);
         }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -9,13 +9,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::infobatch::{InfoBatch, InfoBatchConfig};
-
 pub const CHECKPOINT: &str = "checkpoint";
+/// The weights inside a checkpoint directory.
+pub const MODEL: &str = "model.safetensors";
 const TMP: &str = ".checkpoint.tmp";
 const OLD: &str = ".checkpoint.old";
+const STATE: &str = "trainer.json";
 
-/// Where the training loop stands, saved next to the weights.
+/// Where the training loop stands, saved next to the weights. Plain data:
+/// what else a trainer keeps (optimizer moments, InfoBatch scores) it writes
+/// into the same directory itself.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrainerState {
     /// Optimizer steps done.
@@ -26,9 +29,6 @@ pub struct TrainerState {
     pub images_seen: u64,
     /// Samples dropped from batches because they failed to decode.
     pub decode_failures: u64,
-    /// InfoBatch scores live in binary files next to this state.
-    #[serde(skip)]
-    pub infobatch: Option<InfoBatch>,
 }
 
 /// Writes a checkpoint through `write` (which fills the directory it gets)
@@ -39,7 +39,10 @@ pub fn write_atomically(run: &Path, write: impl FnOnce(&Path) -> Result<()>) -> 
         fs::remove_dir_all(&tmp).with_context(|| format!("removing stale {}", tmp.display()))?;
     }
     fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    write(&tmp)?;
+    if let Err(e) = write(&tmp) {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
     for entry in fs::read_dir(&tmp)? {
         fs::File::open(entry?.path())?.sync_all()?;
     }
@@ -67,27 +70,21 @@ pub fn latest(run: &Path) -> Result<Option<PathBuf>> {
     if !cur.exists() && old.exists() {
         fs::rename(&old, &cur).context("recovering the previous checkpoint")?;
     }
-    Ok(cur.join("model.safetensors").exists().then_some(cur))
+    Ok(cur.join(MODEL).exists().then_some(cur))
+}
+
+/// The latest checkpoint, or an error naming the run.
+pub fn require(run: &Path) -> Result<PathBuf> {
+    latest(run)?.with_context(|| format!("{} has no checkpoint", run.display()))
 }
 
 pub fn save_state(dir: &Path, state: &TrainerState) -> Result<()> {
-    if let Some(ib) = &state.infobatch {
-        ib.save(dir).context("writing InfoBatch scores")?;
-    }
-    fs::write(dir.join("trainer.json"), serde_json::to_vec_pretty(state)?)
-        .context("writing trainer.json")
+    fs::write(dir.join(STATE), serde_json::to_vec_pretty(state)?).context("writing trainer.json")
 }
 
-/// Reads the trainer state; `infobatch` (config and dataset size) restores
-/// the InfoBatch scores too.
-pub fn load_state(dir: &Path, infobatch: Option<(InfoBatchConfig, usize)>) -> Result<TrainerState> {
-    let text = fs::read(dir.join("trainer.json")).context("reading trainer.json")?;
-    let mut state: TrainerState = serde_json::from_slice(&text).context("parsing trainer.json")?;
-    if let Some((config, n)) = infobatch {
-        state.infobatch =
-            Some(InfoBatch::load(config, dir, n).context("reading InfoBatch scores")?);
-    }
-    Ok(state)
+pub fn load_state(dir: &Path) -> Result<TrainerState> {
+    let text = fs::read(dir.join(STATE)).context("reading trainer.json")?;
+    serde_json::from_slice(&text).context("parsing trainer.json")
 }
 
 #[cfg(test)]
@@ -96,13 +93,11 @@ mod tests {
 
     #[test]
     fn swap_and_recover() {
-        let run = std::env::temp_dir().join(format!("smae-ckpt-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&run);
-        fs::create_dir_all(&run).unwrap();
+        let run = smae_testkit::scratch("ckpt");
         assert!(latest(&run).unwrap().is_none());
         for step in 1..=2u64 {
             write_atomically(&run, |d| {
-                fs::write(d.join("model.safetensors"), b"weights")?;
+                fs::write(d.join(MODEL), b"weights")?;
                 save_state(
                     d,
                     &TrainerState {
@@ -113,25 +108,15 @@ mod tests {
             })
             .unwrap();
         }
-        let dir = latest(&run).unwrap().unwrap();
-        assert_eq!(load_state(&dir, None).unwrap().step, 2);
-        // A failed write leaves the previous checkpoint.
+        let step = |run: &Path| load_state(&latest(run).unwrap().unwrap()).unwrap().step;
+        assert_eq!(step(&run), 2);
+        // A failed write leaves the previous checkpoint and no temporary one.
         let err = write_atomically(&run, |_| anyhow::bail!("disk full"));
         assert!(err.is_err());
-        assert_eq!(
-            load_state(&latest(&run).unwrap().unwrap(), None)
-                .unwrap()
-                .step,
-            2
-        );
+        assert!(!run.join(TMP).exists());
+        assert_eq!(step(&run), 2);
         // Killed between the renames: only the old copy exists.
         fs::rename(run.join(CHECKPOINT), run.join(OLD)).unwrap();
-        assert_eq!(
-            load_state(&latest(&run).unwrap().unwrap(), None)
-                .unwrap()
-                .step,
-            2
-        );
-        fs::remove_dir_all(&run).unwrap();
+        assert_eq!(step(&run), 2);
     }
 }

@@ -8,172 +8,22 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use burn::backend::flex::FlexDevice;
 use burn::backend::Flex;
-use serde::{Deserialize, Serialize};
 use smae_models::vit::timm_state_shapes;
 use smae_models::{pos_embed, Vit, VitConfig};
+use smae_run::checkpoint::{CHECKPOINT, MODEL};
+pub use smae_run::config::{Ignored, ImportConfig, ImportReport, ImportSource as Source};
+use smae_run::{weights, RunConfig};
 
-use crate::checkpoint;
-use crate::run_dir::{self, write_json_atomically};
-use crate::weights;
+mod read;
+pub use read::read_checkpoint;
 
 /// A flat state dict: name -> (shape, values as f32).
 pub type State = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
-
-/// How the file was read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Source {
-    pub path: PathBuf,
-    /// `pytorch-zip` or `safetensors`.
-    pub format: String,
-    /// The top-level key the weights were under (`model`, `state_dict`, ...), if any.
-    pub nested_key: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Ignored {
-    pub key: String,
-    pub reason: String,
-}
-
-/// What an import did with each key of the checkpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImportReport {
-    pub source: Source,
-    pub loaded: Vec<String>,
-    pub ignored: Vec<Ignored>,
-    pub notes: Vec<String>,
-    /// `[rows, cols]` of the checkpoint's position-embedding grid when it was resampled.
-    pub pos_embed_resampled_from: Option<[usize; 2]>,
-}
-
-/// The `config.json` of an imported run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ImportConfig {
-    pub kind: String,
-    pub smae_version: String,
-    pub model: String,
-    pub vit: VitConfig,
-    pub import: ImportReport,
-}
-
-/// Reads every tensor of a PyTorch (zip) or safetensors checkpoint as f32.
-pub fn read_checkpoint(path: &Path) -> Result<(State, Source)> {
-    let mut magic = [0u8; 9];
-    let mut f = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let n = f
-        .read(&mut magic)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    if n >= 4 && &magic[..4] == b"PK\x03\x04" {
-        return read_torch(path);
-    }
-    if n >= 2 && magic[0] == 0x80 && magic[1] <= 5 {
-        bail!(
-            "{} is a legacy (non-zip) torch pickle; re-save it with torch.save (PyTorch 1.6 or newer) first",
-            path.display()
-        );
-    }
-    // safetensors: an 8-byte little-endian header length, then the JSON header.
-    if n == 9 && magic[8] == b'{' {
-        return read_safetensors(path);
-    }
-    bail!(
-        "{} is neither a PyTorch checkpoint nor a safetensors file",
-        path.display()
-    )
-}
-
-fn read_torch(path: &Path) -> Result<(State, Source)> {
-    use burn_store::pytorch::PytorchReader;
-    let mut nested_key = None;
-    let mut reader = None;
-    for key in ["model", "state_dict", "model_state_dict", "module"] {
-        if let Ok(r) = PytorchReader::with_top_level_key(path, key) {
-            if !r.is_empty() {
-                nested_key = Some(key.to_string());
-                reader = Some(r);
-                break;
-            }
-        }
-    }
-    let reader = match reader {
-        Some(r) => r,
-        None => PytorchReader::new(path).map_err(|e| {
-            anyhow::anyhow!(
-                "{} is not a readable PyTorch checkpoint: {e}",
-                path.display()
-            )
-        })?,
-    };
-    let mut state = State::new();
-    for (name, snap) in reader.into_tensors() {
-        let data = snap.to_data().map_err(|e| {
-            anyhow::anyhow!("{}: tensor {name} cannot be read: {e:?}", path.display())
-        })?;
-        let shape = data.shape.to_vec();
-        let values = data.convert::<f32>().into_vec::<f32>().map_err(|e| {
-            anyhow::anyhow!("{}: tensor {name} is not numeric: {e:?}", path.display())
-        })?;
-        state.insert(name, (shape, values));
-    }
-    Ok((
-        state,
-        Source {
-            path: path.to_path_buf(),
-            format: "pytorch-zip".into(),
-            nested_key,
-        },
-    ))
-}
-
-fn read_safetensors(path: &Path) -> Result<(State, Source)> {
-    use safetensors::{Dtype, SafeTensors};
-    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| {
-        anyhow::anyhow!("{} is not a readable safetensors file: {e}", path.display())
-    })?;
-    let mut state = State::new();
-    for (name, view) in st.tensors() {
-        let d = view.data();
-        let values: Vec<f32> = match view.dtype() {
-            Dtype::F32 => d
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
-            Dtype::F64 => d
-                .chunks_exact(8)
-                .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32)
-                .collect(),
-            Dtype::F16 => d
-                .chunks_exact(2)
-                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect(),
-            Dtype::BF16 => d
-                .chunks_exact(2)
-                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-                .collect(),
-            other => {
-                // Integer buffers (counters, indices) are never weights.
-                let _ = other;
-                continue;
-            }
-        };
-        state.insert(name, (view.shape().to_vec(), values));
-    }
-    Ok((
-        state,
-        Source {
-            path: path.to_path_buf(),
-            format: "safetensors".into(),
-            nested_key: None,
-        },
-    ))
-}
 
 /// Why a non-encoder key is not loaded, or `None` for an encoder key.
 fn ignore_reason(key: &str) -> Option<&'static str> {
@@ -396,8 +246,8 @@ fn resample_pos_embed(
     Ok(pos_embed::resample(&values, d, (g, g), (new, new)))
 }
 
-/// Writes a state (torch layout, official names) as safetensors.
-pub fn write_state(state: &State, path: &Path, metadata: BTreeMap<String, String>) -> Result<()> {
+/// A state (torch layout, official names) as safetensors bytes.
+pub fn state_bytes(state: &State, metadata: BTreeMap<String, String>) -> Result<Vec<u8>> {
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = state
         .iter()
         .map(|(k, (s, v))| {
@@ -417,8 +267,10 @@ pub fn write_state(state: &State, path: &Path, metadata: BTreeMap<String, String
             ))
         })
         .collect::<Result<_, safetensors::SafeTensorError>>()?;
-    safetensors::tensor::serialize_to_file(views, Some(metadata.into_iter().collect()), path)
-        .with_context(|| format!("writing {}", path.display()))
+    Ok(safetensors::tensor::serialize(
+        views,
+        Some(metadata.into_iter().collect()),
+    )?)
 }
 
 /// Imports a checkpoint (as read by [`read_checkpoint`]) as the encoder of
@@ -431,7 +283,7 @@ pub fn import(
     model_name: &str,
     run: &Path,
 ) -> Result<ImportReport> {
-    if run.join(run_dir::CONFIG).exists() {
+    if run.join(smae_run::config::CONFIG).exists() {
         bail!(
             "{} already holds a run; choose another --output",
             run.display()
@@ -449,28 +301,28 @@ pub fn import(
     if tmp.exists() {
         fs::remove_dir_all(&tmp)?;
     }
-    fs::create_dir_all(tmp.join(checkpoint::CHECKPOINT))
+    fs::create_dir_all(tmp.join(CHECKPOINT))
         .with_context(|| format!("creating {}", tmp.display()))?;
     let result = (|| -> Result<()> {
-        let file = tmp.join(checkpoint::CHECKPOINT).join("model.safetensors");
+        let file = tmp.join(CHECKPOINT).join(MODEL);
         let mut meta = BTreeMap::new();
         meta.insert("format".to_string(), "pt".to_string());
         meta.insert(
             "smae.imported_from".to_string(),
             weights_path.display().to_string(),
         );
-        write_state(&state, &file, meta)?;
+        fs::write(&file, state_bytes(&state, meta)?)
+            .with_context(|| format!("writing {}", file.display()))?;
         // Load it once into the model: the weights must fit it exactly.
         let mut vit = Vit::<Flex>::new(cfg, &FlexDevice);
         weights::load_encoder(&mut vit, &file)?;
-        let config = ImportConfig {
-            kind: "import".into(),
+        RunConfig::Import(ImportConfig {
             smae_version: env!("CARGO_PKG_VERSION").into(),
             model: model_name.into(),
             vit: cfg.clone(),
             import: report.clone(),
-        };
-        write_json_atomically(&tmp.join(run_dir::CONFIG), &config)
+        })
+        .write(&tmp)
     })();
     if let Err(e) = result {
         let _ = fs::remove_dir_all(&tmp);
@@ -489,12 +341,10 @@ pub fn import(
 /// safetensors file: timm's key names, PyTorch layout, no head, so
 /// `timm.create_model(name, num_classes=0).load_state_dict(...)` takes it.
 pub fn export_timm(run: &Path, output: &Path) -> Result<usize> {
-    let (cfg, file) = run_dir::read_encoder(run)?;
+    let (cfg, file) = smae_run::dir::encoder(run)?;
     let mut vit = Vit::<Flex>::new(&cfg, &FlexDevice);
     weights::load_encoder(&mut vit, &file)?;
-    let tmp = run_dir::temp_name(output);
     let meta = vec![("smae.vit", serde_json::to_string(&cfg)?)];
-    weights::save_official(&vit, &tmp, &meta)?;
-    fs::rename(&tmp, output).with_context(|| format!("writing {}", output.display()))?;
+    smae_run::atomic::write_path(output, |tmp| weights::save_official(&vit, tmp, &meta))?;
     Ok(timm_state_shapes(&cfg).len())
 }

@@ -3,8 +3,10 @@
 //!
 //! Burn names LayerNorm parameters gamma/beta and stores Linear weights as
 //! `[in, out]`; burn-store's PyTorch adapters translate both ways. Our
-//! pre-training modules nest the encoder and decoder (`encoder.blocks.0...`),
-//! the official checkpoints keep them flat (`blocks.0...`, `decoder_blocks.0...`).
+//! pre-training and task modules nest the encoder (`encoder.blocks.0...`)
+//! and decoder; the official checkpoints keep them flat (`blocks.0...`,
+//! `decoder_blocks.0...`). Every load checks the fit the same way: no tensor
+//! of the wrong shape and none of the model's parameters missing.
 
 use std::path::Path;
 
@@ -15,7 +17,7 @@ use burn_store::{
 };
 
 /// Official encoder keys (timm names) at the top level of a checkpoint.
-const ENCODER_KEYS: &str = r"^(patch_embed\.|cls_token$|pos_embed$|blocks\.|norm\.)";
+pub const ENCODER_KEYS: &str = r"^(patch_embed\.|cls_token$|pos_embed$|blocks\.|norm\.)";
 /// Official decoder keys.
 const DECODER_KEYS: &str = r"^(mask_token$|decoder_)";
 
@@ -25,7 +27,10 @@ pub fn save_official<B: Backend, M: ModuleSnapshot<B>>(
     path: &Path,
     metadata: &[(&str, String)],
 ) -> Result<()> {
+    // Callers write to a fresh temporary file (atomic::write_path), which
+    // already exists when the store opens it.
     let mut store = SafetensorsStore::from_file(path)
+        .overwrite(true)
         .with_to_adapter(BurnToPyTorchAdapter)
         .with_key_remapping(r"^encoder\.", "")
         .with_key_remapping(r"^decoder\.", "")
@@ -39,8 +44,9 @@ pub fn save_official<B: Backend, M: ModuleSnapshot<B>>(
         .with_context(|| format!("writing weights to {}", path.display()))
 }
 
-/// Loads official-named weights from `path` into a pre-training model
-/// (encoder + decoder). Every parameter of the model must be present.
+/// Loads official-named weights into a model that nests its encoder (a
+/// pre-training model with its decoder, or a fine-tuned model with its
+/// head). Every parameter of the model must be present.
 pub fn load_official<B: Backend, M: ModuleSnapshot<B>>(
     model: &mut M,
     path: &Path,
@@ -49,46 +55,44 @@ pub fn load_official<B: Backend, M: ModuleSnapshot<B>>(
         .with_from_adapter(PyTorchToBurnAdapter)
         .with_key_remapping(ENCODER_KEYS, "encoder.${1}")
         .with_key_remapping(DECODER_KEYS, "decoder.${1}");
-    let result = model
-        .load_from(&mut store)
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("reading weights from {}", path.display()))?;
-    if !result.errors.is_empty() {
-        bail!(
-            "weights in {} do not fit the model: {}",
-            path.display(),
-            result
-                .errors
-                .iter()
-                .map(|e| format!("{e:?}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
-    }
-    if !result.missing.is_empty() {
-        bail!(
-            "weights in {} lack {} tensors, e.g. {}",
-            path.display(),
-            result.missing.len(),
-            result.missing[0].0
-        );
-    }
-    Ok(result)
+    let result = model.load_from(&mut store);
+    fitted(result, &path.display().to_string(), "weights")
 }
 
 /// Loads a ViT encoder from official-named weights (a pre-training run's
-/// checkpoint, which also holds decoder keys, or an imported encoder).
-/// Every encoder parameter must be present with its exact shape.
+/// checkpoint, which also holds decoder keys, a fine-tuned one, which also
+/// holds head keys, or an imported encoder). Every encoder parameter must
+/// be present with its exact shape.
 pub fn load_encoder<B: Backend>(vit: &mut smae_models::Vit<B>, path: &Path) -> Result<ApplyResult> {
     let mut store = SafetensorsStore::from_file(path).with_from_adapter(PyTorchToBurnAdapter);
-    let result = vit
-        .load_from(&mut store)
+    let result = vit.load_from(&mut store);
+    fitted(result, &path.display().to_string(), "encoder weights")
+}
+
+/// [`load_encoder`] from safetensors bytes held in memory.
+pub fn load_encoder_bytes<B: Backend>(
+    vit: &mut smae_models::Vit<B>,
+    bytes: Vec<u8>,
+    source: &str,
+) -> Result<ApplyResult> {
+    let mut store = SafetensorsStore::from_bytes(Some(bytes)).with_from_adapter(PyTorchToBurnAdapter);
+    let result = vit.load_from(&mut store);
+    fitted(result, source, "encoder weights")
+}
+
+/// The one fit check: a read error, a tensor that does not fit, or a
+/// parameter the file lacks is an error naming `source`.
+fn fitted<E: std::fmt::Display>(
+    result: Result<ApplyResult, E>,
+    source: &str,
+    what: &str,
+) -> Result<ApplyResult> {
+    let result = result
         .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("reading encoder weights from {}", path.display()))?;
+        .with_context(|| format!("reading {what} from {source}"))?;
     if !result.errors.is_empty() {
         bail!(
-            "encoder weights in {} do not fit the model: {}",
-            path.display(),
+            "{what} in {source} do not fit the model: {}",
             result
                 .errors
                 .iter()
@@ -97,12 +101,10 @@ pub fn load_encoder<B: Backend>(vit: &mut smae_models::Vit<B>, path: &Path) -> R
                 .join("; ")
         );
     }
-    if !result.missing.is_empty() {
+    if let Some((first, _)) = result.missing.first() {
         bail!(
-            "encoder weights in {} lack {} tensors, e.g. {}",
-            path.display(),
-            result.missing.len(),
-            result.missing[0].0
+            "{what} in {source} lack {} tensors, e.g. {first}",
+            result.missing.len()
         );
     }
     Ok(result)
