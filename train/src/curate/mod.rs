@@ -491,10 +491,13 @@ struct Scan {
     damaged_lines: usize,
 }
 
-/// The records of an earlier scan log by (source, path). Damaged lines are
-/// counted and left out, so their files are scanned again, and the log is
-/// rewritten without them (so they are counted once).
-fn read_scan_log(log: &Path) -> Result<(HashMap<(String, String), FileRecord>, usize)> {
+/// Records of an earlier scan by (source name, path).
+type ScanLog = HashMap<(String, String), FileRecord>;
+
+/// The records of an earlier scan log, and how many lines were damaged.
+/// Damaged lines are counted and left out, so their files are scanned
+/// again, and the log is rewritten without them (so they are counted once).
+fn read_scan_log(log: &Path) -> Result<(ScanLog, usize)> {
     let mut done = HashMap::new();
     let (mut damaged, mut good) = (0, String::new());
     if !log.exists() {
@@ -794,18 +797,18 @@ fn write_manifest(opts: &CurateOptions, kept: &[&Item]) -> Result<()> {
     smae_run::atomic::write_with(&opts.output.join("manifest.jsonl"), |file| {
         let mut f = std::io::BufWriter::new(file);
         for (k, it) in kept.iter().enumerate() {
-        let s = &opts.sources[it.source];
-        let line = ManifestLine {
-            shard: shard_name(k / opts.shard_size),
-            name: format!("{k:09}.{ext}"),
-            source: s.name.clone(),
-            license: s.license.clone(),
-            path: it.path.clone(),
-            crop: it.bbox,
-            size: [it.bbox[2], it.bbox[3]],
-            phash: format!("{:016x}", it.phash),
-            sha256_128: hex(&it.sha),
-        };
+            let s = &opts.sources[it.source];
+            let line = ManifestLine {
+                shard: shard_name(k / opts.shard_size),
+                name: format!("{k:09}.{ext}"),
+                source: s.name.clone(),
+                license: s.license.clone(),
+                path: it.path.clone(),
+                crop: it.bbox,
+                size: [it.bbox[2], it.bbox[3]],
+                phash: format!("{:016x}", it.phash),
+                sha256_128: hex(&it.sha),
+            };
             serde_json::to_writer(&mut f, &line)?;
             f.write_all(b"\n")?;
         }

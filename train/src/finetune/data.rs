@@ -194,25 +194,6 @@ pub fn load_detection(
     Ok((anns, classes, skipped))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stratified_split_keeps_class_proportions() {
-        let items: Vec<(usize, usize)> =
-            (0..100).map(|i| (i, if i < 80 { 0 } else { 1 })).collect();
-        let (train, val) = stratified_split(&items, 0.2, 3);
-        assert_eq!(train.iter().filter(|x| x.1 == 0).count(), 16);
-        assert_eq!(train.iter().filter(|x| x.1 == 1).count(), 4);
-        assert_eq!(train.len() + val.len(), 100);
-        let (again, _) = stratified_split(&items, 0.2, 3);
-        assert_eq!(train, again, "seeded");
-        let (t, v) = stratified_split(&[(0, 0), (1, 1), (2, 1)], 0.5, 0);
-        assert_eq!((t.len(), v.len()), (2, 1));
-    }
-}
-
 /// The loaded datasets of a run.
 pub enum TaskData {
     Classify {
@@ -306,10 +287,7 @@ pub fn load_task_data(
                 );
             }
             let (train, val) = match val {
-                Some(v) => (
-                    items,
-                    load_detection(v, Some(&names), merge, skip_bad)?.0,
-                ),
+                Some(v) => (items, load_detection(v, Some(&names), merge, skip_bad)?.0),
                 None => {
                     let (t, v) = split_images(items.len());
                     (
@@ -328,4 +306,51 @@ pub fn read_mask(path: &Path) -> Result<image::GrayImage, String> {
     image::open(path)
         .map_err(|e| format!("mask {}: {e}", path.display()))
         .map(|m| m.to_luma8())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stratified_split_keeps_class_proportions() {
+        let items: Vec<(usize, usize)> =
+            (0..100).map(|i| (i, if i < 80 { 0 } else { 1 })).collect();
+        let (train, val) = stratified_split(&items, 0.2, 3);
+        assert_eq!(train.iter().filter(|x| x.1 == 0).count(), 16);
+        assert_eq!(train.iter().filter(|x| x.1 == 1).count(), 4);
+        assert_eq!(train.len() + val.len(), 100);
+        let (again, _) = stratified_split(&items, 0.2, 3);
+        assert_eq!(train, again, "seeded");
+        let (t, v) = stratified_split(&[(0, 0), (1, 1), (2, 1)], 0.5, 0);
+        assert_eq!((t.len(), v.len()), (2, 1));
+    }
+
+    /// A ground-truth box of a class outside the given list is an error that
+    /// names the file, line and class (it used to become class 0), or a
+    /// counted skip with `skip_bad`.
+    #[test]
+    fn unknown_ground_truth_class_is_an_error_or_a_counted_skip() {
+        let dir = smae_testkit::scratch("unknown-class");
+        std::fs::copy(smae_testkit::data("sahi/boats.jpg"), dir.join("boats.jpg")).unwrap();
+        std::fs::write(
+            dir.join("labels.csv"),
+            "image_path,xmin,ymin,xmax,ymax,label\nboats.jpg,10,10,40,40,Boat\nboats.jpg,50,50,90,90,Car\n",
+        )
+        .unwrap();
+        let classes = vec!["Boat".to_string()];
+        let err = match load_detection(&dir, Some(&classes), None, false) {
+            Ok(_) => panic!("an unknown class must fail"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            err.contains("labels.csv:3") && err.contains("unknown class 'Car'"),
+            "{err}"
+        );
+        let (anns, names, skipped) = load_detection(&dir, Some(&classes), None, true).unwrap();
+        assert_eq!(names, classes);
+        assert_eq!(anns[0].objects.len(), 1);
+        assert_eq!(anns[0].objects[0].class, "Boat");
+        assert_eq!(skipped.objects, 1);
+    }
 }
