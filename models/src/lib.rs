@@ -14,6 +14,7 @@ pub mod drop_path;
 pub mod fcos;
 pub mod gather;
 pub mod hog;
+pub mod host;
 pub mod init;
 pub mod loss;
 pub mod mae;

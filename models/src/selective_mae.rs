@@ -11,7 +11,7 @@ use crate::hog::hog_scores;
 use crate::loss::{patch_mse, per_sample, pixel_target};
 use crate::patchify::patchify;
 use crate::psts::Stage;
-use crate::selection::{plan_selective, rows, SamplePlan, SelectionMode};
+use crate::selection::{plan_from_device, rows, SamplePlan, SelectionMode};
 use crate::token_counts::TokenCounts;
 use crate::vit::Vit;
 
@@ -44,20 +44,20 @@ impl<B: Backend> SelectiveMae<B> {
         rows(hog_scores(imgs, self.encoder.patch_size))
     }
 
-    /// Chooses visible patches and targets for a batch (no gradient flows here).
-    pub fn plan<R: Rng>(
+    /// Chooses visible patches and targets for a batch (no gradient flows
+    /// here), with one device-to-host read.
+    pub fn plan<R: Rng + Send>(
         &self,
         imgs: Tensor<B, 4>,
         tokens: Tensor<B, 3>,
         step: &SelectiveStep,
         rngs: &mut [R],
     ) -> Vec<SamplePlan> {
-        let scores = if step.mode.uses_hog() {
-            self.scores(imgs)
-        } else {
-            Vec::new()
-        };
-        plan_selective(&scores, tokens, &step.counts, step.mode, step.stage, rngs)
+        let scores = step
+            .mode
+            .uses_hog()
+            .then(|| hog_scores(imgs, self.encoder.patch_size));
+        plan_from_device(scores, tokens, &step.counts, step.mode, step.stage, rngs)
     }
 
     /// Per-sample loss `[B]` for already-embedded `tokens` (`[B, L, D]`, with
@@ -85,7 +85,7 @@ impl<B: Backend> SelectiveMae<B> {
     }
 
     /// Plan and per-sample loss in one call (one generator per sample).
-    pub fn forward_loss<R: Rng>(
+    pub fn forward_loss<R: Rng + Send>(
         &self,
         imgs: Tensor<B, 4>,
         step: &SelectiveStep,

@@ -82,11 +82,7 @@ impl<B: Backend> Vit<B> {
             return pe.narrow(1, 1, gh * gw);
         }
         let device = pe.device();
-        let values: Vec<f32> = pe
-            .into_data()
-            .convert::<f32>()
-            .into_vec()
-            .unwrap_or_default();
+        let values = crate::host::read_f32(pe);
         let out = pos_embed::resample(&values, d, (self.grid_rows, self.grid_cols), (gh, gw));
         Tensor::<B, 1>::from_data(TensorData::new(out, [(1 + gh * gw) * d]), &device)
             .reshape([1, 1 + gh * gw, d])

@@ -190,6 +190,40 @@ fn every_mode_and_stage_gives_disjoint_sets_of_the_right_size() {
     }
 }
 
+/// `hog-topk` on an image whose patches all score the same (a nodata fill,
+/// open water) picks different patches per sample generator, not always the
+/// first ones in raster order; distinct scores still win over ties.
+#[test]
+fn hog_topk_breaks_ties_at_random() {
+    let c = TokenCounts::new(196, 0.85, 0.25).unwrap();
+    let toks = Tensor::<B, 3>::zeros([1, 196, 4], &Default::default());
+    let plan = |scores: &[f32], seed: u64| {
+        plan_selective(
+            &[scores.to_vec()],
+            toks.clone(),
+            &c,
+            SelectionMode::HogTopk,
+            Stage::Random,
+            &mut [ChaCha8Rng::seed_from_u64(seed)],
+        )
+        .remove(0)
+    };
+    let flat = vec![0.0f32; 196];
+    let first_patches: Vec<usize> = (0..c.initial).collect();
+    let initials: Vec<Vec<usize>> = (0..8).map(|seed| plan(&flat, seed).initial).collect();
+    assert!(initials.iter().all(|i| *i != first_patches), "{initials:?}");
+    assert!(initials.windows(2).any(|w| w[0] != w[1]));
+    // The same generator gives the same choice.
+    assert_eq!(plan(&flat, 3), plan(&flat, 3));
+    // Two textured patches among flat ones are always chosen first.
+    let mut some = flat.clone();
+    some[150] = 0.3;
+    some[40] = 0.2;
+    for seed in 0..8 {
+        assert_eq!(plan(&some, seed).initial[..2], [150, 40]);
+    }
+}
+
 #[test]
 fn hog_sample_prefers_textured_patches() {
     // 98 textured (score .3) and 98 flat (score 0) patches; tau .05 -> odds e^6.

@@ -8,13 +8,12 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use burn::module::{AutodiffModule, Module, ModuleVisitor, Param, ParamId};
-use smae_run::config::OptimConfig;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{AdamW, AdamWConfig, GradientsParams, Optimizer};
 use burn::prelude::*;
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::ElementConversion;
+use smae_run::config::OptimConfig;
 
 /// Layer index of a parameter for layer-wise lr decay (BEiT / MAE
 /// fine-tuning): the patch embedding, cls token and position embedding are
@@ -52,11 +51,12 @@ fn param_paths<B: Backend, M: Module<B>>(module: &M) -> Vec<(ParamId, String, us
     v.1
 }
 
-/// Global L2 norm of all gradients of `module`'s parameters.
+/// Global L2 norm of all gradients of `module`'s parameters, as a `[1]`
+/// tensor left on the device (reading it back would wait for the step).
 pub fn grad_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
     module: &M,
     grads: &GradientsParams,
-) -> f64 {
+) -> Tensor<B::InnerBackend, 1> {
     struct Squares<'a, B: AutodiffBackend>(&'a GradientsParams, Vec<Tensor<B::InnerBackend, 1>>);
     impl<B: AutodiffBackend> ModuleVisitor<B> for Squares<'_, B> {
         fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<B, D>>) {
@@ -68,33 +68,38 @@ pub fn grad_norm<B: AutodiffBackend, M: AutodiffModule<B>>(
     let mut v = Squares::<B>(grads, Vec::new());
     module.visit(&mut v);
     if v.1.is_empty() {
-        return 0.0;
+        let device = module.devices().into_iter().next().unwrap_or_default();
+        return Tensor::zeros([1], &device);
     }
-    let total: f64 = Tensor::cat(v.1, 0).sum().into_scalar().elem();
-    total.sqrt()
+    Tensor::cat(v.1, 0).sum().sqrt()
 }
 
-/// Splits `grads` into one set per group (`group[id]`), scaling every
-/// gradient by `scale` on the way.
+/// torch's `clip_grad_norm_` factor, `min(1, max / (norm + 1e-6))`, as a
+/// `[1]` tensor on the device.
+fn clip_scale<B: Backend>(norm: Tensor<B, 1>, max: f64) -> Tensor<B, 1> {
+    norm.add_scalar(1e-6).recip().mul_scalar(max).clamp_max(1.0)
+}
+
+/// Splits `grads` into one set per group (`group[id]`), multiplying every
+/// gradient by the `[1]` tensor `scale` on the way (on the device).
 fn split_and_scale<B: AutodiffBackend, M: AutodiffModule<B>>(
     module: &M,
     grads: GradientsParams,
     group: &HashMap<ParamId, usize>,
     groups: usize,
-    scale: Option<f64>,
+    scale: Option<Tensor<B::InnerBackend, 1>>,
 ) -> Vec<GradientsParams> {
     struct Split<'a, B: AutodiffBackend> {
         all: GradientsParams,
         out: Vec<GradientsParams>,
         group: &'a HashMap<ParamId, usize>,
-        scale: Option<f64>,
-        _b: std::marker::PhantomData<B>,
+        scale: Option<Tensor<B::InnerBackend, 1>>,
     }
     impl<B: AutodiffBackend> ModuleVisitor<B> for Split<'_, B> {
         fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<B, D>>) {
             if let Some(g) = self.all.remove::<B::InnerBackend, D>(p.id) {
-                let g = match self.scale {
-                    Some(s) => g.mul_scalar(s),
+                let g = match &self.scale {
+                    Some(s) => g * s.clone().reshape([1; D]),
                     None => g,
                 };
                 let k = self.group.get(&p.id).copied().unwrap_or(0);
@@ -107,7 +112,6 @@ fn split_and_scale<B: AutodiffBackend, M: AutodiffModule<B>>(
         out: (0..groups).map(|_| GradientsParams::new()).collect(),
         group,
         scale,
-        _b: std::marker::PhantomData,
     };
     module.visit(&mut v);
     v.out
@@ -182,13 +186,19 @@ impl<B: AutodiffBackend, M: AutodiffModule<B>> GroupedAdamW<B, M> {
         }
     }
 
-    /// One update. Returns the model and the gradient norm before clipping.
-    pub fn step(&mut self, lr: f64, mut model: M, grads: GradientsParams) -> (M, f64) {
+    /// One update. Returns the model and the gradient norm before clipping
+    /// (a `[1]` tensor on the device: nothing here waits for the device).
+    ///
+    /// Clipping is torch's `clip_grad_norm_`: gradients times
+    /// `min(1, max / (norm + 1e-6))`, computed on the device.
+    pub fn step(
+        &mut self,
+        lr: f64,
+        mut model: M,
+        grads: GradientsParams,
+    ) -> (M, Tensor<B::InnerBackend, 1>) {
         let norm = grad_norm(&model, &grads);
-        let scale = self.clip.and_then(|max| {
-            let coef = max / (norm + 1e-6);
-            (coef < 1.0).then_some(coef)
-        });
+        let scale = self.clip.map(|max| clip_scale(norm.clone(), max));
         let parts = split_and_scale(&model, grads, &self.group, self.optims.len(), scale);
         for ((optim, g), s) in self.optims.iter_mut().zip(parts).zip(&self.lr_scales) {
             if !g.is_empty() {
@@ -224,6 +234,56 @@ impl<B: AutodiffBackend, M: AutodiffModule<B>> GroupedAdamW<B, M> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::backend::{Autodiff, Flex};
+    use burn::nn::{Linear, LinearConfig};
+
+    type B = Autodiff<Flex>;
+
+    /// A 3 -> 1 linear layer and `loss = sum(W x + b)`, so the gradients are
+    /// known by hand: `dW = x`, `db = 1`.
+    fn grads_of(x: [f32; 3]) -> (Linear<B>, GradientsParams) {
+        let device = Default::default();
+        let layer: Linear<B> = LinearConfig::new(3, 1).init(&device);
+        let input = Tensor::<B, 1>::from_floats(x, &device).reshape([1, 3]);
+        let loss = layer.forward(input).sum();
+        let grads = GradientsParams::from_grads(loss.backward(), &layer);
+        (layer, grads)
+    }
+
+    fn host<const D: usize>(t: Tensor<Flex, D>) -> Vec<f32> {
+        t.into_data().convert::<f32>().into_vec().unwrap()
+    }
+
+    #[test]
+    fn global_norm_and_clipping_follow_torch() {
+        let (layer, grads) = grads_of([3.0, 0.0, 4.0]);
+        // sqrt(3^2 + 0 + 4^2 + 1^2) = sqrt(26)
+        let norm = grad_norm(&layer, &grads);
+        assert!((host(norm.clone())[0] - 26f32.sqrt()).abs() < 1e-6);
+
+        // clip_grad_norm_(max_norm = 1): every gradient times 1 / (norm + 1e-6).
+        let group: HashMap<ParamId, usize> = HashMap::new();
+        let scale = clip_scale(norm, 1.0);
+        let mut parts = split_and_scale(&layer, grads, &group, 1, Some(scale));
+        let g = parts.remove(0);
+        let w = host(g.get::<Flex, 2>(layer.weight.id).unwrap());
+        let coef = 1.0 / (26f32.sqrt() + 1e-6);
+        for (got, want) in w.iter().zip([3.0 * coef, 0.0, 4.0 * coef]) {
+            assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        }
+        let bias = layer.bias.as_ref().unwrap();
+        assert!((host(g.get::<Flex, 1>(bias.id).unwrap())[0] - coef).abs() < 1e-6);
+    }
+
+    #[test]
+    fn norm_below_the_limit_leaves_gradients_alone() {
+        let (layer, grads) = grads_of([0.1, 0.2, 0.0]);
+        let norm = grad_norm(&layer, &grads);
+        let scale = clip_scale(norm, 5.0);
+        let g = split_and_scale(&layer, grads, &HashMap::new(), 1, Some(scale)).remove(0);
+        let w = host(g.get::<Flex, 2>(layer.weight.id).unwrap());
+        assert_eq!(w, vec![0.1, 0.2, 0.0]);
+    }
 
     #[test]
     fn layer_ids_follow_beit() {

@@ -209,6 +209,7 @@ impl Job {
                 state.images_seen += cfg.batch_size as u64;
                 window.1 += cfg.batch_size;
                 if state.step == 1 || state.step % cfg.log_every.max(1) == 0 {
+                    let norm = f64::from(smae_models::host::read_f32(norm)[0]);
                     let secs = window.0.elapsed().as_secs_f64().max(1e-9);
                     let mut rec = serde_json::json!({
                         "step": state.step, "epoch": t, "lr": lr, "loss": value,
@@ -333,7 +334,10 @@ impl Job {
                         let boxes = gt_boxes(&train[i].objects, &cfg.classes);
                         let (v, b) =
                             samples::detection_view(&img, &boxes, cfg.tile, size, &mut rng(k));
-                        Ok((imagenet_pixels(&v), b.iter().map(|g| g.gt(oriented)).collect()))
+                        Ok((
+                            imagenet_pixels(&v),
+                            b.iter().map(|g| g.gt(oriented)).collect(),
+                        ))
                     })
                     .collect();
                 let (mut p, mut gts) = (Vec::new(), Vec::new());

@@ -12,7 +12,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Distribution;
 use serde::{Deserialize, Serialize};
 use smae_models::hog::hog_scores;
-use smae_models::selection::{plan_selective, rows};
+use smae_models::selection::plan_from_device;
 use smae_models::{DecoderConfig, Mae, SelectiveMae, VitConfig};
 
 use smae_run::config::{MethodSpec, OptimConfig};
@@ -127,21 +127,24 @@ fn measure<B: AutodiffBackend, M: TrainModel<B> + burn_store::ModuleSnapshot<B>>
     let mut replica = Replica::new(model, optim, device.clone(), spec);
     let (b, c, s) = (req.batch_size, req.vit.in_chans, req.vit.img_size);
     let imgs = Tensor::<B, 4>::random([b, c, s, s], Distribution::Normal(0.0, 1.0), device);
-    let input = |step: u64| StepInput {
+    // Steps read nothing back (as in training between logging steps) except
+    // the last of each phase, which waits for everything queued before it.
+    let input = |step: u64, read: bool| StepInput {
         images: Vec::new(),
         weights: vec![1.0; b],
         first: 0,
         lr: 1e-4,
         epoch: 0.0,
         step,
+        read,
     };
     for step in 0..req.warmup as u64 {
-        replica.step_on(imgs.clone(), input(step))?;
+        replica.step_on(imgs.clone(), input(step, step + 1 == req.warmup as u64))?;
     }
     let start = Instant::now();
     for step in 0..req.steps as u64 {
-        // Each step reads its losses back, which waits for the device.
-        replica.step_on(imgs.clone(), input(req.warmup as u64 + step))?;
+        let last = step + 1 == req.steps as u64;
+        replica.step_on(imgs.clone(), input(req.warmup as u64 + step, last))?;
     }
     let step_ms = start.elapsed().as_secs_f64() * 1000.0 / req.steps as f64;
     let (peak_bytes, peak_kind) = peak_memory::<B>(device);
@@ -204,13 +207,13 @@ fn time_selection<B: AutodiffBackend, M: TrainModel<B>>(
     for i in 0..runs {
         let mut rngs = sample_rngs(req.seed, i as u64, 0, req.batch_size);
         // Reading scores and similarities back synchronises the device.
-        let scores = if req.method.selection.uses_hog() {
-            rows(hog_scores(imgs.clone(), req.vit.patch_size))
-        } else {
-            Vec::new()
-        };
-        let _ = plan_selective(
-            &scores,
+        let scores = req
+            .method
+            .selection
+            .uses_hog()
+            .then(|| hog_scores(imgs.clone(), req.vit.patch_size));
+        let _ = plan_from_device(
+            scores,
             tokens.clone(),
             &counts,
             req.method.selection,
