@@ -66,6 +66,42 @@ impl AsRef<Path> for Scratch {
     }
 }
 
+/// Every tensor of a run's checkpoint (`RUN/checkpoint/model.safetensors`,
+/// f32) by name.
+pub fn checkpoint_weights(run: &Path) -> std::collections::HashMap<String, Vec<f32>> {
+    let file = run.join("checkpoint/model.safetensors");
+    let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let st = safetensors::SafeTensors::deserialize(&bytes).expect("a safetensors file");
+    st.tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let v = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            (name, v)
+        })
+        .collect()
+}
+
+/// Largest absolute difference between two sets of the same tensors.
+pub fn max_abs_diff(
+    a: &std::collections::HashMap<String, Vec<f32>>,
+    b: &std::collections::HashMap<String, Vec<f32>>,
+) -> f32 {
+    assert_eq!(a.len(), b.len(), "different tensor sets");
+    let mut worst = 0f32;
+    for (k, va) in a {
+        let vb = &b[k];
+        assert_eq!(va.len(), vb.len(), "{k}");
+        for (x, y) in va.iter().zip(vb) {
+            worst = worst.max((x - y).abs());
+        }
+    }
+    worst
+}
+
 /// A tiny pre-training model for tests: ViT of width 32, one block, two
 /// heads, on 32 px images with 4 px patches (64 patches), and a decoder of
 /// the same size. Small enough to train in seconds in a debug build.

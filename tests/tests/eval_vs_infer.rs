@@ -52,6 +52,20 @@ fn finetune(task: &str, data: &Path, val: &Path, out: &Path, extra: &[&str]) {
     smae(&[&head[..], TINY_ENCODER, extra].concat());
 }
 
+/// `smae-train eval` of `run` on `held`, its metrics written to `out`.
+fn eval(run: &Path, held: &Path, out: &Path) -> serde_json::Value {
+    smae(&[
+        "eval",
+        "--run",
+        s(run),
+        "--data",
+        s(held),
+        "--output",
+        s(out),
+    ]);
+    json(out)
+}
+
 fn export_to(run: &Path, onnx: &Path) {
     export(&ExportRequest {
         run: run.to_path_buf(),
@@ -137,9 +151,7 @@ fn detection_eval_is_smae_infer() {
         &run,
         &["--img-size", "64", "--tile", "128", "--patch-size", "8"],
     );
-    let metrics_path = d.join("eval.json");
-    smae(&["eval", "--run", s(&run), "--data", s(&held), "--output", s(&metrics_path)]);
-    let m = &json(&metrics_path)["metrics"];
+    let m = &eval(&run, &held, &d.join("eval.json"))["metrics"];
     let eval_map = m["map50"].as_f64().unwrap();
     let eval_n = m["predictions"].as_u64().unwrap() as usize;
     assert!(eval_n > 20, "too few detections to compare: {eval_n}");
@@ -180,9 +192,14 @@ fn detection_eval_is_smae_infer() {
             theirs.iter().any(|(c, sc, b)| {
                 *c == o.class
                     && (sc - o.score).abs() < 1e-4
-                    && [b.x0 - o.bbox.x0, b.y0 - o.bbox.y0, b.x1 - o.bbox.x1, b.y1 - o.bbox.y1]
-                        .iter()
-                        .all(|v| v.abs() < 1e-2)
+                    && [
+                        b.x0 - o.bbox.x0,
+                        b.y0 - o.bbox.y0,
+                        b.x1 - o.bbox.x1,
+                        b.y1 - o.bbox.y1,
+                    ]
+                    .iter()
+                    .all(|v| v.abs() < 1e-2)
             })
         })
         .count();
@@ -241,11 +258,18 @@ fn segmentation_eval_is_smae_infer() {
         &d.join("seg"),
         &d.join("seg"),
         &run,
-        &["--img-size", "64", "--patch-size", "8", "--classes", "other,crown"],
+        &[
+            "--img-size",
+            "64",
+            "--patch-size",
+            "8",
+            "--classes",
+            "other,crown",
+        ],
     );
-    let metrics_path = d.join("eval.json");
-    smae(&["eval", "--run", s(&run), "--data", s(&held), "--output", s(&metrics_path)]);
-    let eval_miou = json(&metrics_path)["metrics"]["miou"].as_f64().unwrap();
+    let eval_miou = eval(&run, &held, &d.join("eval.json"))["metrics"]["miou"]
+        .as_f64()
+        .unwrap();
 
     let onnx = d.join("seg.onnx");
     export_to(&run, &onnx);

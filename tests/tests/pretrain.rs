@@ -1,10 +1,10 @@
 //! Pre-training on real imagery (chips of the shared rasters), end to end
 //! through the `smae-train` command line, in process.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::Value;
+use smae_testkit::{checkpoint_weights as weights, max_abs_diff};
 use smae_tests::{make_chips, smae, Scratch};
 
 /// A small custom ViT that trains in seconds in a debug build.
@@ -62,36 +62,6 @@ fn losses(run: &Path) -> Vec<f64> {
 
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
-}
-
-/// All tensors of a checkpoint's safetensors file.
-fn weights(run: &Path) -> HashMap<String, Vec<f32>> {
-    let bytes = std::fs::read(run.join("checkpoint/model.safetensors")).unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    st.tensors()
-        .into_iter()
-        .map(|(name, view)| {
-            let data = view
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
-            (name, data)
-        })
-        .collect()
-}
-
-fn max_abs_diff(a: &HashMap<String, Vec<f32>>, b: &HashMap<String, Vec<f32>>) -> f32 {
-    assert_eq!(a.len(), b.len());
-    let mut worst = 0f32;
-    for (k, va) in a {
-        let vb = &b[k];
-        assert_eq!(va.len(), vb.len(), "{k}");
-        for (x, y) in va.iter().zip(vb) {
-            worst = worst.max((x - y).abs());
-        }
-    }
-    worst
 }
 
 fn learns(method: &str) {
