@@ -12,9 +12,9 @@ use std::time::Instant;
 
 use burn::backend::flex::FlexDevice;
 use burn::backend::Flex;
-use smae_run::model::TaskModel;
 use smae_export::{to_onnx, tolerance, verify};
 use smae_models::{Segmenter, Vit, VitConfig};
+use smae_run::model::TaskModel;
 
 fn main() -> anyhow::Result<()> {
     let mut sizes = Vec::new();

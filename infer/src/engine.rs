@@ -149,4 +149,3 @@ pub fn find_ort_library(given: Option<&Path>) -> Option<PathBuf> {
     }
     None
 }
-

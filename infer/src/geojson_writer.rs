@@ -8,9 +8,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use geojson::{Feature, FeatureCollection, Geometry, JsonObject, JsonValue};
 
-use smae_geom::merge::SceneDetection;
 use crate::geotiff::TempPath;
 use crate::raster::Georef;
+use smae_geom::merge::SceneDetection;
 
 /// The FeatureCollection for `dets`.
 pub fn collection(

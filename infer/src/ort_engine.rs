@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use anyhow::{anyhow, Context, Result};
 #[cfg(not(feature = "cuda"))]
 use anyhow::bail;
+use anyhow::{anyhow, Context, Result};
 use ndarray::{ArrayD, ArrayView4};
 
 use crate::engine::{Engine, ExecutionDevice};

@@ -8,8 +8,8 @@ use gdal::raster::ResampleAlg;
 use gdal::Dataset;
 use image::{Rgb, RgbImage};
 
-use smae_geom::merge::SceneDetection;
 use crate::geotiff::{palette, TempPath};
+use smae_geom::merge::SceneDetection;
 
 /// The scene's `bands` (three, or one shown as grey) as an RGB picture at
 /// most `max_side` pixels on its longer side; 8-bit bands as they are, others

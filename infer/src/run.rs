@@ -10,14 +10,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use smae_geom::Overlap;
 
-use smae_geom::blend::{argmax, resize_bilinear, resize_mask, Strip};
-use smae_geom::merge::{DetectOptions, DetectionSink, SceneDetection};
 use crate::geotiff::{check_writable, palette, Finish, RasterWriter};
 use crate::model::Model;
 use crate::pipeline::{self, Done, Tta};
 use crate::raster::{ReadSpec, Scene};
-use smae_geom::tiling::{hann, CellGrid, ColumnBand, Grid, Job};
 use crate::{geojson_writer, overlay};
+use smae_geom::blend::{argmax, resize_bilinear, resize_mask, Strip};
+use smae_geom::merge::{DetectOptions, DetectionSink, SceneDetection};
+use smae_geom::tiling::{hann, CellGrid, ColumnBand, Grid, Job};
 
 /// Class-map value of nodata pixels.
 pub const CLASS_NODATA: u8 = 255;
@@ -156,7 +156,8 @@ impl Model {
                 .map(|_| Vec::new())?,
             _ => {
                 let dets = self.detect(&ctx, &mut report)?;
-                let fc = geojson_writer::collection(&dets, &self.card.classes, scene.georef.as_ref());
+                let fc =
+                    geojson_writer::collection(&dets, &self.card.classes, scene.georef.as_ref());
                 geojson_writer::write(output, &fc)?;
                 dets
             }

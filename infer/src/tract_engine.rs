@@ -84,4 +84,3 @@ impl Engine for TractEngine {
         self.outputs.clone()
     }
 }
-

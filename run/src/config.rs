@@ -60,8 +60,12 @@ impl RunConfig {
         let text = std::fs::read(&path).with_context(|| {
             format!("{} is not a run directory (no config.json)", run.display())
         })?;
-        serde_json::from_slice(&text)
-            .with_context(|| format!("{} is half-written or not a run configuration", path.display()))
+        serde_json::from_slice(&text).with_context(|| {
+            format!(
+                "{} is half-written or not a run configuration",
+                path.display()
+            )
+        })
     }
 
     /// Writes `run/config.json` atomically.

@@ -34,7 +34,10 @@ mod tests {
     /// (0x9E3779B97F4A7C15): 0xE220A8397B1DCDAF.
     #[test]
     fn splitmix_finaliser() {
-        assert_eq!(sample_seed(0x9E37_79B9_7F4A_7C15, 0, 0), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(
+            sample_seed(0x9E37_79B9_7F4A_7C15, 0, 0),
+            0xE220_A839_7B1D_CDAF
+        );
         assert_ne!(sample_seed(1, 2, 3), sample_seed(1, 3, 2));
     }
 }

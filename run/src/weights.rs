@@ -75,7 +75,8 @@ pub fn load_encoder_bytes<B: Backend>(
     bytes: Vec<u8>,
     source: &str,
 ) -> Result<ApplyResult> {
-    let mut store = SafetensorsStore::from_bytes(Some(bytes)).with_from_adapter(PyTorchToBurnAdapter);
+    let mut store =
+        SafetensorsStore::from_bytes(Some(bytes)).with_from_adapter(PyTorchToBurnAdapter);
     let result = vit.load_from(&mut store);
     fitted(result, source, "encoder weights")
 }

@@ -250,22 +250,15 @@ fn curate_counts_the_fixture_and_trains_on_its_shards() {
     smae(
         &[
             &[
-            "pretrain",
-            "--data",
-            out_s,
-            "--output",
-            run_dir.to_str().unwrap(),
-            "--quiet",
+                "pretrain",
+                "--data",
+                out_s,
+                "--output",
+                run_dir.to_str().unwrap(),
+                "--quiet",
             ][..],
             TINY_PRETRAIN,
-            &[
-            "--epochs",
-            "1",
-            "--batch-size",
-            "6",
-            "--log-every",
-            "1",
-            ],
+            &["--epochs", "1", "--batch-size", "6", "--log-every", "1"],
         ]
         .concat(),
     );
@@ -277,5 +270,9 @@ fn curate_counts_the_fixture_and_trains_on_its_shards() {
         .lines()
         .count();
     assert_eq!(steps, 5);
-    assert_eq!(listing(dir.path()), inputs_before, "curation wrote into its inputs");
+    assert_eq!(
+        listing(dir.path()),
+        inputs_before,
+        "curation wrote into its inputs"
+    );
 }

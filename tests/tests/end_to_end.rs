@@ -11,7 +11,7 @@ use gdal::vector::LayerAccess;
 use serde_json::Value;
 use smae_export::{export, ExportRequest};
 use smae_infer::{Backend, Model, ModelOptions, RunOptions};
-use smae_tests::{json, neon_tasks, data, smae, Scratch};
+use smae_tests::{data, json, neon_tasks, smae, Scratch};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

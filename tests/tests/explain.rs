@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 use smae_testkit::TINY_PRETRAIN;
-use smae_tests::{make_chips, data, smae, Scratch};
+use smae_tests::{data, make_chips, smae, Scratch};
 
 fn ids(v: &Value) -> Vec<usize> {
     v.as_array()
@@ -114,21 +114,21 @@ fn explain_a_run_at_a_chosen_epoch() {
     smae(
         &[
             &[
-            "pretrain",
-            "--data",
-            chips.to_str().unwrap(),
-            "--output",
-            run_dir.to_str().unwrap(),
-            "--quiet",
+                "pretrain",
+                "--data",
+                chips.to_str().unwrap(),
+                "--output",
+                run_dir.to_str().unwrap(),
+                "--quiet",
             ][..],
             TINY_PRETRAIN,
             &[
-            "--epochs",
-            "2",
-            "--batch-size",
-            "8",
-            "--psts-epochs",
-            "0.5,0.6,1.5,1.6",
+                "--epochs",
+                "2",
+                "--batch-size",
+                "8",
+                "--psts-epochs",
+                "0.5,0.6,1.5,1.6",
             ],
         ]
         .concat(),

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use smae_export::{export, ExportRequest};
 use smae_testkit::TINY_ENCODER;
-use smae_tests::{neon_tasks, data, smae, Scratch};
+use smae_tests::{data, neon_tasks, smae, Scratch};
 
 const RUN: &[&str] = &["--workers", "2", "--quiet"];
 

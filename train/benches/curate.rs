@@ -14,9 +14,9 @@ use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use smae_testkit::{data, scratch};
 use smae_train::curate::mih::MultiIndex;
 use smae_train::curate::phash::fingerprint;
-use smae_testkit::{data, scratch};
 use smae_train::curate::{curate, CurateOptions, Encoding, Source};
 
 fn hashing() {

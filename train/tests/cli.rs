@@ -1,9 +1,9 @@
 //! The `smae-train` binary: bad input gives one clear error line, a non-zero
 //! exit and no output; `bench` prints its JSON lines.
 
+use smae_testkit::{scratch, TINY_PRETRAIN};
 use std::path::Path;
 use std::process::{Command, Output};
-use smae_testkit::{scratch, TINY_PRETRAIN};
 
 fn smae(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_smae-train"))
@@ -34,7 +34,6 @@ fn images(dir: &Path, n: usize) {
         img.save(dir.join(format!("{i}.png"))).unwrap();
     }
 }
-
 
 fn pretrain(data: &Path, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec![

@@ -11,9 +11,9 @@ use burn::backend::Flex;
 use burn::prelude::*;
 use serde_json::Value;
 use smae_models::{Vit, VitConfig};
-use smae_train::import::{import, read_checkpoint};
 use smae_run::weights::load_encoder;
 use smae_testkit::{scratch, TINY_ENCODER};
+use smae_train::import::{import, read_checkpoint};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -311,7 +311,10 @@ fn bad_files_give_one_clear_error_and_no_run() {
         "not vit-base",
     );
     // Missing file.
-    fails_with(&import_cli(&dir.join("nope.pth"), &out, &p8()), "cannot read");
+    fails_with(
+        &import_cli(&dir.join("nope.pth"), &out, &p8()),
+        "cannot read",
+    );
     assert!(!out.exists(), "a failed import leaves no run");
 }
 

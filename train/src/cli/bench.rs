@@ -106,4 +106,3 @@ fn bench_child(method: &str) -> Result<BenchLine> {
         .context("the benchmark printed nothing")?;
     serde_json::from_str(line).with_context(|| format!("parsing benchmark output: {line}"))
 }
-

@@ -151,4 +151,3 @@ pub fn run(args: CurateArgs) -> Result<()> {
     }
     Ok(())
 }
-

@@ -40,4 +40,3 @@ pub fn run(args: EvalArgs) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(&eval::headline(&out))?);
     Ok(())
 }
-

@@ -77,7 +77,6 @@ pub fn run(args: ImportArgs) -> Result<()> {
     Ok(())
 }
 
-
 pub fn run_export_timm(args: ExportTimmArgs) -> Result<()> {
     let n = crate::import::export_timm(&args.run, &args.output)?;
     println!(

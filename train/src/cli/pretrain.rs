@@ -25,4 +25,3 @@ pub fn run(args: PretrainOptions) -> Result<()> {
     }
     Ok(())
 }
-

@@ -88,5 +88,4 @@ mod tests {
         assert_eq!((w, h), (13, 10));
         assert_eq!((x, y), (493, 0));
     }
-
 }

@@ -60,4 +60,3 @@ fn decode_jpeg_strict(bytes: &[u8]) -> Result<RgbImage, String> {
     RgbImage::from_raw(w as u32, h as u32, pixels)
         .ok_or_else(|| "JPEG decoded to an unexpected size".to_string())
 }
-

@@ -65,4 +65,3 @@ pub fn classify<B: Backend>(
     }
     out
 }
-

@@ -235,4 +235,3 @@ pub fn headline(v: &serde_json::Value) -> serde_json::Value {
     }
     out
 }
-

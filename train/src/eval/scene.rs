@@ -32,7 +32,12 @@ where
     TaskModel<B>: Send,
 {
     fn run(&mut self, batch: ArrayView4<'_, f32>) -> Result<Vec<ArrayD<f32>>> {
-        let [n, c, h, w] = [batch.shape()[0], batch.shape()[1], batch.shape()[2], batch.shape()[3]];
+        let [n, c, h, w] = [
+            batch.shape()[0],
+            batch.shape()[1],
+            batch.shape()[2],
+            batch.shape()[3],
+        ];
         let data: Vec<f32> = batch.iter().copied().collect();
         let x = Tensor::<B, 1>::from_data(TensorData::new(data, [n * c * h * w]), &self.device)
             .reshape([n, c, h, w]);
@@ -84,7 +89,11 @@ fn outputs(task: Task) -> Vec<OutputSpec> {
             spec("scores", &["batch", "location", "class"], "scores"),
         ],
         Task::DetectObb => vec![
-            spec("rboxes", &["batch", "location", "cxcywha"], "rboxes_cxcywha"),
+            spec(
+                "rboxes",
+                &["batch", "location", "cxcywha"],
+                "rboxes_cxcywha",
+            ),
             spec("scores", &["batch", "location", "class"], "scores"),
         ],
     }

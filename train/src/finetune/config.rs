@@ -249,4 +249,3 @@ fn resolve(args: &FinetuneOptions, skip_bad: bool) -> Result<(FinetuneConfig, Ta
         data,
     ))
 }
-

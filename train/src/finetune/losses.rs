@@ -52,4 +52,3 @@ pub fn masked_ce<B: Backend>(
     let logp = burn::tensor::activation::log_softmax(logits, 1).gather(1, idx);
     (logp * valid).sum().neg().div_scalar(count)
 }
-

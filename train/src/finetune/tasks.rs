@@ -132,7 +132,6 @@ pub fn build_model<B: AutodiffBackend, M: TaskModel<B>>(
     Ok(stable_ids(model))
 }
 
-
 /// The encoder of `init` (a pre-training or import run) for `vit`, with the
 /// position embedding resampled when the grid differs.
 pub fn load_init_encoder<B: Backend>(vit: &mut Vit<B>, init: &Path, cfg: &VitConfig) -> Result<()> {
@@ -172,4 +171,3 @@ pub fn batch_images<B: Backend>(batch: &Batch, s: usize, device: &B::Device) -> 
     let n = p.len() / (3 * s * s);
     Tensor::<B, 1>::from_data(TensorData::new(p, [n * 3 * s * s]), device).reshape([n, 3, s, s])
 }
-

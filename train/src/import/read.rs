@@ -122,4 +122,3 @@ fn read_safetensors(path: &Path) -> Result<(State, Source)> {
         },
     ))
 }
-

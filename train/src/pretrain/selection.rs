@@ -111,4 +111,3 @@ impl SelectionArgs {
         Ok(spec)
     }
 }
-
