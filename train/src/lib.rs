@@ -18,6 +18,7 @@ pub mod cli;
 pub mod curate;
 pub mod data;
 pub mod device;
+pub mod distributed;
 pub mod eval;
 pub mod finetune;
 pub mod import;

@@ -56,6 +56,9 @@ pub enum Command {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
+    if crate::distributed::world().is_some() && !matches!(cli.command, Command::Pretrain(_)) {
+        anyhow::bail!("only `pretrain` runs across MPI ranks; start other commands as one process");
+    }
     match cli.command {
         Command::Pretrain(args) => pretrain::run(args),
         Command::Bench(args) => bench::run(args),

@@ -31,6 +31,8 @@ pub struct Sample {
 pub struct Batch {
     pub images: Vec<f32>,
     pub samples: Vec<Sample>,
+    /// Position of each decoded sample in the list that was asked for.
+    pub positions: Vec<usize>,
     /// Samples that failed to decode: (dataset index, error). They are left
     /// out of the batch, never replaced.
     pub failed: Vec<(usize, String)>,
@@ -77,13 +79,15 @@ impl Source {
         let mut batch = Batch {
             images: Vec::with_capacity(samples.len() * plane),
             samples: Vec::with_capacity(samples.len()),
+            positions: Vec::with_capacity(samples.len()),
             failed: Vec::new(),
         };
-        for (s, r) in samples.iter().zip(decoded) {
+        for (pos, (s, r)) in samples.iter().zip(decoded).enumerate() {
             match r {
                 Ok(px) => {
                     batch.images.extend_from_slice(&px);
                     batch.samples.push(*s);
+                    batch.positions.push(pos);
                 }
                 Err(e) => batch.failed.push((s.index, e)),
             }

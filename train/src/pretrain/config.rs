@@ -32,7 +32,8 @@ pub struct PretrainOptions {
     pub selection: SelectionArgs,
     #[arg(long, default_value_t = 800)]
     pub epochs: u64,
-    /// Images per device and step; the global batch is this times the number of devices.
+    /// Images per device and step; the global batch is this times the number
+    /// of devices (and of MPI ranks when launched by mpirun or srun).
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
     /// Base learning rate: lr = blr * global_batch / 256 (times recon/mask ratio for selective).
@@ -63,7 +64,8 @@ pub struct PretrainOptions {
     pub crop_min_scale: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// cpu, cuda, cuda:N, or cuda:N,M,... for data parallelism over several GPUs.
+    /// cpu, cuda, cuda:N, or cuda:N,M,... for data parallelism over several
+    /// GPUs. Under MPI each rank drives one device; `cuda` is the local rank's GPU.
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// Image decoding threads [default: number of CPUs].
@@ -93,7 +95,7 @@ impl PretrainOptions {
     /// How to run: devices, threads, logging (not part of the run's identity).
     pub fn run_options(&self) -> Result<RunOptions> {
         Ok(RunOptions {
-            devices: DeviceList::parse(&self.device)?,
+            devices: rank_devices(DeviceList::parse(&self.device)?, &self.device),
             workers: self
                 .workers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
@@ -119,7 +121,9 @@ impl PretrainOptions {
             vit.patch_size,
             vit.num_patches(),
         )?;
-        let global_batch = self.batch_size * devices.count();
+        // Under MPI every rank drives `devices`: the global batch spans them all.
+        let ranks = crate::distributed::world().map_or(1, |w| w.size);
+        let global_batch = self.batch_size * devices.count() * ranks;
         let steps_per_epoch = (data.len() / global_batch) as u64;
         if steps_per_epoch == 0 {
             bail!(
@@ -177,3 +181,13 @@ impl PretrainOptions {
     }
 }
 
+/// Under MPI a plain `--device cuda` means the GPU of this rank's local rank,
+/// so one command line serves every rank of a node.
+fn rank_devices(devices: DeviceList, spec: &str) -> DeviceList {
+    match (crate::distributed::world(), &devices) {
+        (Some(w), DeviceList::Cuda(_)) if spec.trim() == "cuda" => {
+            DeviceList::Cuda(vec![w.local_rank])
+        }
+        _ => devices,
+    }
+}

@@ -23,6 +23,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use smae_models::{DecoderConfig, Mae, SelectiveMae, VitConfig};
 use smae_run::checkpoint::{self, TrainerState, MODEL};
 use smae_run::config::{DataSummary, PretrainConfig, RunConfig};
@@ -35,6 +36,7 @@ use crate::data::cache::ImageCache;
 use crate::data::folder::{ImageFolder, ScanReport};
 use crate::data::loader::{Loader, Sample, Source};
 use crate::device::{dispatch, BackendJob, DeviceList};
+use crate::distributed::share;
 use crate::progress::Progress;
 pub use config::PretrainOptions;
 use infobatch::InfoBatch;
@@ -112,16 +114,25 @@ pub fn start(
     data: &ImageFolder,
     opts: &RunOptions,
 ) -> Result<Summary> {
-    if run.join(smae_run::config::CONFIG).exists() {
-        bail!(
-            "{} already holds a run; pass --resume to continue it or choose another --output",
-            run.display()
-        );
+    let world = crate::distributed::world();
+    agree_on_config(&cfg)?;
+    if world.is_none_or(|w| w.is_root()) {
+        if run.join(smae_run::config::CONFIG).exists() {
+            bail!(
+                "{} already holds a run; pass --resume to continue it or choose another --output",
+                run.display()
+            );
+        }
+        crate::device::ensure_usable(&opts.devices)?;
+        std::fs::create_dir_all(run)
+            .with_context(|| format!("creating run directory {}", run.display()))?;
+        RunConfig::Pretrain(cfg.clone()).write(run)?;
+    } else {
+        crate::device::ensure_usable(&opts.devices)?;
     }
-    crate::device::ensure_usable(&opts.devices)?;
-    std::fs::create_dir_all(run)
-        .with_context(|| format!("creating run directory {}", run.display()))?;
-    RunConfig::Pretrain(cfg.clone()).write(run)?;
+    if let Some(w) = world {
+        w.barrier()?;
+    }
     train(cfg, run, data, opts, None)
 }
 
@@ -140,7 +151,26 @@ pub fn resume(run: &Path, data_override: Option<&Path>, opts: &RunOptions) -> Re
             cfg.data.images
         );
     }
+    agree_on_config(&cfg)?;
     train(cfg, run, &data, opts, Some((ckpt, state)))
+}
+
+/// Under MPI, fails on every rank unless all ranks resolved the same
+/// configuration (data folder and its image count, model, method, seed...).
+fn agree_on_config(cfg: &PretrainConfig) -> Result<()> {
+    let Some(world) = crate::distributed::world() else {
+        return Ok(());
+    };
+    let json = serde_json::to_vec(&RunConfig::Pretrain(cfg.clone()))?;
+    let hash = u64::from_le_bytes(
+        sha2::Sha256::digest(&json)[..8]
+            .try_into()
+            .expect("8 bytes of a digest"),
+    );
+    if !world.agree(hash)? {
+        bail!("the ranks resolved different configurations (data, model, method or seed differ); start every rank with the same arguments and data");
+    }
+    Ok(())
 }
 
 fn train(
@@ -150,12 +180,14 @@ fn train(
     opts: &RunOptions,
     resume: Option<(PathBuf, TrainerState)>,
 ) -> Result<Summary> {
-    if opts.devices.count() * cfg.batch_size != cfg.global_batch {
+    // The global batch is the run's; any number of devices (and ranks) that
+    // divides it keeps the schedule, so a run resumes on another count.
+    let ranks = crate::distributed::world().map_or(1, |w| w.size);
+    let replicas = opts.devices.count() * ranks;
+    if !cfg.global_batch.is_multiple_of(replicas) {
         bail!(
-            "the run uses a global batch of {} ({} per device); {} devices cannot keep it",
-            cfg.global_batch,
-            cfg.batch_size,
-            opts.devices.count()
+            "the run uses a global batch of {}; {replicas} devices cannot split it evenly",
+            cfg.global_batch
         );
     }
     let job = TrainJob {
@@ -234,7 +266,10 @@ impl TrainJob<'_> {
             img_size: cfg.vit.img_size,
             in_chans: cfg.vit.in_chans,
         };
-        let mut group = Group::<B, M>::new(model, &devices, spec, ckpt.as_deref())?;
+        let world = crate::distributed::world();
+        let (rank, ranks) = world.map_or((0, 1), |w| (w.rank, w.size));
+        let root = rank == 0;
+        let mut group = Group::<B, M>::new(model, &devices, spec, ckpt.as_deref(), world)?;
         let n = self.data.len();
         let mut infobatch = match (cfg.infobatch, &ckpt) {
             (Some(c), Some(dir)) => {
@@ -257,9 +292,16 @@ impl TrainJob<'_> {
             seed: cfg.seed,
             cache: ImageCache::new(self.opts.cache_mb * 1024 * 1024),
         });
-        let mut log = LogWriter::open(&self.run, Some(state.step))?;
+        // Rank 0 alone writes the log, checkpoints and progress.
+        let mut log = if root {
+            Some(LogWriter::open(&self.run, Some(state.step))?)
+        } else {
+            None
+        };
         let total_estimate = cfg.steps_per_epoch * cfg.epochs;
-        let progress = Progress::steps(total_estimate, state.step, self.opts.quiet, "pretrain");
+        let quiet = self.opts.quiet || !root;
+        let progress = Progress::steps(total_estimate, state.step, quiet, "pretrain");
+        let mut pending = Pending::default();
 
         let log_every = self.opts.log_every.unwrap_or(cfg.log_every).max(1);
         let mut last_loss = None;
@@ -285,17 +327,24 @@ impl TrainJob<'_> {
                     cfg.global_batch
                 );
             }
-            let todo: Vec<Vec<Sample>> = batches
+            // Under MPI each rank loads and trains on its share of every global
+            // batch (contiguous, by position), so the random choices depend on
+            // global positions only, not on the number of ranks.
+            let mine = share(cfg.global_batch, ranks, rank);
+            let remaining: Vec<Vec<Sample>> = batches
                 .into_iter()
                 .skip(state.step_in_epoch as usize)
                 .collect();
+            let todo = remaining.iter().map(|b| b[mine.clone()].to_vec()).collect();
             let mut loader = Loader::spawn(source.clone(), pool.clone(), epoch, todo, 2);
+            let mut remaining = remaining.into_iter();
             while state.step_in_epoch < steps {
+                let full = remaining.next().context("the epoch ran out of batches")?;
                 let t = epoch as f64 + state.step_in_epoch as f64 / steps as f64;
                 let batch = loader
                     .next_batch()
                     .context("the data loader stopped early")?;
-                state.decode_failures += batch.failed.len() as u64;
+                pending.failures += batch.failed.len();
                 for (idx, err) in &batch.failed {
                     progress.warn(&format!(
                         "skipped {}: {err}",
@@ -303,58 +352,81 @@ impl TrainJob<'_> {
                     ));
                 }
                 let lr = cfg.schedule.at(t);
+                let next = state.step + 1;
+                let log_now = next == 1
+                    || next % log_every == 0
+                    || (state.step_in_epoch + 1 == steps && epoch + 1 == cfg.epochs);
+                // Losses come back (and are checked) on logging steps, before
+                // every checkpoint (so a diverged model is never saved), and
+                // every step when InfoBatch needs them; other steps never
+                // wait for the device after selection.
+                let saves = self.opts.stop_after_steps.is_some_and(|s| next >= s)
+                    || self
+                        .opts
+                        .save_every_steps
+                        .is_some_and(|s| s > 0 && next % s == 0)
+                    || state.step_in_epoch + 1 == steps;
+                let read = log_now || saves || infobatch.is_some();
+                if world.is_some() && batch.is_empty() {
+                    bail!("every image of this rank's share of step {next} failed to decode");
+                }
                 if batch.len() >= group.devices() {
                     let shards = shard(
                         &batch.images,
                         &batch.samples,
                         group.devices(),
+                        mine.start,
                         lr,
                         t,
                         state.step,
+                        read,
                     );
                     let results = group.step(shards)?;
-                    let losses: Vec<f32> = results
-                        .iter()
-                        .flat_map(|r| r.losses.iter().copied())
-                        .collect();
-                    if let Some(ib) = infobatch.as_mut() {
-                        let idx: Vec<usize> = batch.samples.iter().map(|s| s.index).collect();
-                        ib.update(&idx, &losses);
-                    }
-                    let loss = losses.iter().map(|&l| l as f64).sum::<f64>() / losses.len() as f64;
-                    if !loss.is_finite() {
-                        bail!(
-                            "the loss became {loss} at step {}; lower the learning rate",
-                            state.step
-                        );
-                    }
-                    last_loss = Some(loss);
-                    window.1 += batch.len();
-                    state.images_seen += batch.len() as u64;
+                    pending.images += batch.len();
                     state.step += 1;
                     state.step_in_epoch += 1;
-                    let log_now = state.step == 1
-                        || state.step % log_every == 0
-                        || (state.step_in_epoch == steps && epoch + 1 == cfg.epochs);
-                    if log_now {
-                        let secs = window.0.elapsed().as_secs_f64().max(1e-9);
-                        let record = LogRecord {
-                            step: state.step,
-                            epoch: epoch as f64 + state.step_in_epoch as f64 / steps as f64,
-                            lr,
-                            loss,
-                            stage: stage_name(cfg, t),
-                            images_per_s: window.1 as f64 / secs,
-                            grad_norm: results.iter().map(|r| r.grad_norm).fold(0.0, f64::max),
-                            images: batch.len(),
-                            decode_failures: state.decode_failures,
-                        };
-                        log.write(&record)?;
-                        progress.message(&format!(
-                            "loss {loss:.4} lr {lr:.2e} {} {:.1} img/s",
-                            record.stage, record.images_per_s
-                        ));
-                        window = (Instant::now(), 0);
+                    if read {
+                        let local: Vec<f32> = results
+                            .iter()
+                            .flat_map(|r| r.losses.iter().copied())
+                            .collect();
+                        let gathered = gather(world, &full, mine.start, &batch, &local, &pending)?;
+                        pending = Pending::default();
+                        state.decode_failures += gathered.failures;
+                        state.images_seen += gathered.images;
+                        window.1 += gathered.images as usize;
+                        if let Some(ib) = infobatch.as_mut() {
+                            ib.update(&gathered.indices, &gathered.losses);
+                        }
+                        let loss = gathered.losses.iter().map(|&l| l as f64).sum::<f64>()
+                            / gathered.losses.len().max(1) as f64;
+                        if !loss.is_finite() {
+                            bail!("the loss became {loss} by step {next}; lower the learning rate");
+                        }
+                        last_loss = Some(loss);
+                        if let (true, Some(log)) = (log_now, log.as_mut()) {
+                            let secs = window.0.elapsed().as_secs_f64().max(1e-9);
+                            let record = LogRecord {
+                                step: state.step,
+                                epoch: epoch as f64 + state.step_in_epoch as f64 / steps as f64,
+                                lr,
+                                loss,
+                                stage: stage_name(cfg, t),
+                                images_per_s: window.1 as f64 / secs,
+                                grad_norm: results
+                                    .iter()
+                                    .filter_map(|r| r.grad_norm)
+                                    .fold(0.0, f64::max),
+                                images: gathered.losses.len(),
+                                decode_failures: state.decode_failures,
+                            };
+                            log.write(&record)?;
+                            progress.message(&format!(
+                                "loss {loss:.4} lr {lr:.2e} {} {:.1} img/s",
+                                record.stage, record.images_per_s
+                            ));
+                            window = (Instant::now(), 0);
+                        }
                     }
                 } else {
                     state.step_in_epoch += 1;
@@ -370,7 +442,7 @@ impl TrainJob<'_> {
                     .save_every_steps
                     .is_some_and(|s| s > 0 && state.step % s == 0);
                 let epoch_end = state.step_in_epoch == 0;
-                if stop || periodic || epoch_end {
+                if root && (stop || periodic || epoch_end) {
                     save(&mut group, &self.run, &state, infobatch.as_ref(), cfg)?;
                 }
                 if stop && state.epoch < cfg.epochs {
@@ -446,35 +518,91 @@ pub fn epoch_samples(
     }
 }
 
-/// Splits a batch into `k` contiguous shards (sizes differ by at most one).
+/// Counts since the last read of the losses.
+#[derive(Debug, Default)]
+struct Pending {
+    images: usize,
+    failures: usize,
+}
+
+/// What a read step learns about the whole global batch.
+struct Gathered {
+    /// Dataset index and loss of every sample that trained, in batch order.
+    indices: Vec<usize>,
+    losses: Vec<f32>,
+    /// Images trained and decode failures since the last read, all ranks.
+    images: u64,
+    failures: u64,
+}
+
+/// The losses of the global batch `full`: this process's own, or, under
+/// MPI, every rank's share summed into place with one all-reduce (with the
+/// counts riding along), so that every rank sees the same losses (InfoBatch
+/// stays identical everywhere) in the order one process would have them.
+fn gather(
+    world: Option<&crate::distributed::World>,
+    full: &[Sample],
+    first: usize,
+    batch: &crate::data::loader::Batch,
+    local: &[f32],
+    pending: &Pending,
+) -> Result<Gathered> {
+    let Some(world) = world else {
+        return Ok(Gathered {
+            indices: batch.samples.iter().map(|s| s.index).collect(),
+            losses: local.to_vec(),
+            images: pending.images as u64,
+            failures: pending.failures as u64,
+        });
+    };
+    // [loss per position][1 where the position trained][images, failures]
+    let g = full.len();
+    let mut buf = vec![0f32; 2 * g + 2];
+    for (&pos, &loss) in batch.positions.iter().zip(local) {
+        buf[first + pos] = loss;
+        buf[g + first + pos] = 1.0;
+    }
+    buf[2 * g] = pending.images as f32;
+    buf[2 * g + 1] = pending.failures as f32;
+    world.sum_f32(&mut buf)?;
+    let trained: Vec<usize> = (0..g).filter(|&p| buf[g + p] > 0.5).collect();
+    Ok(Gathered {
+        indices: trained.iter().map(|&p| full[p].index).collect(),
+        losses: trained.iter().map(|&p| buf[p]).collect(),
+        images: buf[2 * g] as u64,
+        failures: buf[2 * g + 1] as u64,
+    })
+}
+
+/// Splits a batch into `k` contiguous shards (sizes differ by at most one);
+/// `base` is the batch's first position in the global batch (its MPI share).
+#[allow(clippy::too_many_arguments)]
 fn shard(
     images: &[f32],
     samples: &[Sample],
     k: usize,
+    base: usize,
     lr: f64,
     epoch: f64,
     step: u64,
+    read: bool,
 ) -> Vec<StepInput> {
     let n = samples.len();
     let plane = images.len() / n.max(1);
-    let mut out = Vec::with_capacity(k);
-    let mut start = 0;
-    for i in 0..k {
-        let len = n / k + usize::from(i < n % k);
-        out.push(StepInput {
-            images: images[start * plane..(start + len) * plane].to_vec(),
-            weights: samples[start..start + len]
-                .iter()
-                .map(|s| s.weight)
-                .collect(),
-            first: start,
-            lr,
-            epoch,
-            step,
-        });
-        start += len;
-    }
-    out
+    (0..k)
+        .map(|i| {
+            let r = share(n, k, i);
+            StepInput {
+                images: images[r.start * plane..r.end * plane].to_vec(),
+                weights: samples[r.clone()].iter().map(|s| s.weight).collect(),
+                first: base + r.start,
+                lr,
+                epoch,
+                step,
+                read,
+            }
+        })
+        .collect()
 }
 
 /// Reads the skip report of a scan for the config.

@@ -9,17 +9,20 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use burn::collective::{self, CollectiveConfig, PeerId, ReduceOperation};
+use burn::module::{ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 
+use smae_models::host::read_f32;
 use smae_run::checkpoint::MODEL;
 use smae_run::config::{MethodSpec, OptimConfig};
 use smae_run::weights;
 
 use super::method::{sample_rngs, TrainModel};
+use crate::distributed::World;
 use crate::optim::PretrainOptimizer;
 
 /// A shard of one optimizer step.
@@ -34,6 +37,10 @@ pub struct StepInput {
     /// Fractional epoch, for the PSTS stage.
     pub epoch: f64,
     pub step: u64,
+    /// Read the losses and the gradient norm back (one read, which waits
+    /// for the step to finish); without it the step never waits for the
+    /// device after selection, and the next step queues behind it.
+    pub read: bool,
 }
 
 impl StepInput {
@@ -46,10 +53,13 @@ impl StepInput {
     }
 }
 
-#[derive(Debug, Clone)]
+/// What a step read back: empty unless its input asked (`read`).
+#[derive(Debug, Clone, Default)]
 pub struct StepResult {
+    /// Per-sample losses of the shard.
     pub losses: Vec<f32>,
-    pub grad_norm: f64,
+    /// Global gradient norm before clipping (after the all-reduce).
+    pub grad_norm: Option<f64>,
 }
 
 /// What every replica shares.
@@ -67,6 +77,8 @@ pub struct Replica<B: AutodiffBackend, M: TrainModel<B>> {
     optim: PretrainOptimizer<B, M>,
     device: B::Device,
     peer: Option<PeerId>,
+    /// Other processes (MPI ranks) whose gradients are summed with ours.
+    world: Option<&'static World>,
     spec: ReplicaSpec,
 }
 
@@ -82,8 +94,15 @@ impl<B: AutodiffBackend, M: TrainModel<B>> Replica<B, M> {
             optim,
             device,
             peer: None,
+            world: None,
             spec,
         }
+    }
+
+    /// Sums gradients with the other ranks of `world` every step.
+    pub fn across(mut self, world: Option<&'static World>) -> Self {
+        self.world = world;
+        self
     }
 
     pub fn model(&self) -> &M {
@@ -125,14 +144,20 @@ impl<B: AutodiffBackend, M: TrainModel<B>> Replica<B, M> {
                 .all_reduce::<B::InnerBackend>(peer, ReduceOperation::Mean)
                 .map_err(|e| anyhow!("gradient all-reduce failed: {e:?}"))?;
         }
+        if let Some(world) = self.world {
+            grads = average_across(&model, grads, n, world)?;
+        }
         let (model, grad_norm) = self.optim.step(input.lr, model, grads);
         self.model = Some(model);
-        let losses: Vec<f32> = losses
-            .into_data()
-            .convert::<f32>()
-            .into_vec()
-            .map_err(|e| anyhow!("reading losses: {e:?}"))?;
-        Ok(StepResult { losses, grad_norm })
+        if !input.read {
+            return Ok(StepResult::default());
+        }
+        let mut values = read_f32(Tensor::cat(vec![losses.inner(), grad_norm], 0));
+        let norm = values.pop().map(f64::from);
+        Ok(StepResult {
+            losses: values,
+            grad_norm: norm,
+        })
     }
 
     /// Writes `model.safetensors` (official names) and the optimizer state.
@@ -140,6 +165,75 @@ impl<B: AutodiffBackend, M: TrainModel<B>> Replica<B, M> {
         weights::save_official(self.model(), &dir.join(MODEL), metadata)?;
         self.optim.save(dir)
     }
+}
+
+/// Averages gradients over the ranks of `world`, weighting each rank by its
+/// sample count `n` (so the result is the gradient of the mean loss over the
+/// whole global batch, as one process would compute it): every gradient is
+/// flattened into one buffer, read back once, summed with one MPI
+/// all-reduce (the count rides along as the last element) and uploaded once.
+fn average_across<B: AutodiffBackend, M: TrainModel<B>>(
+    model: &M,
+    grads: GradientsParams,
+    n: usize,
+    world: &World,
+) -> Result<GradientsParams> {
+    struct Flatten<'a, B: AutodiffBackend> {
+        grads: &'a GradientsParams,
+        parts: Vec<Tensor<B::InnerBackend, 1>>,
+    }
+    impl<B: AutodiffBackend> ModuleVisitor<B> for Flatten<'_, B> {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<B, D>>) {
+            if let Some(g) = self.grads.get::<B::InnerBackend, D>(p.id) {
+                let len = g.shape().num_elements();
+                self.parts.push(g.reshape([len]));
+            }
+        }
+    }
+    struct Unflatten<'a, B: AutodiffBackend> {
+        old: &'a GradientsParams,
+        flat: Tensor<B::InnerBackend, 1>,
+        offset: usize,
+        out: GradientsParams,
+    }
+    impl<B: AutodiffBackend> ModuleVisitor<B> for Unflatten<'_, B> {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<B, D>>) {
+            if let Some(g) = self.old.get::<B::InnerBackend, D>(p.id) {
+                let dims = g.dims();
+                let len = g.shape().num_elements();
+                let part = self.flat.clone().narrow(0, self.offset, len).reshape(dims);
+                self.offset += len;
+                self.out.register(p.id, part);
+            }
+        }
+    }
+    let mut flat = Flatten::<B> {
+        grads: &grads,
+        parts: Vec::new(),
+    };
+    model.visit(&mut flat);
+    if flat.parts.is_empty() {
+        return Ok(grads);
+    }
+    let device = flat.parts[0].device();
+    let mut values = read_f32(Tensor::cat(flat.parts, 0).mul_scalar(n as f32));
+    values.push(n as f32);
+    world.sum_f32(&mut values)?;
+    let total = values.pop().unwrap_or(0.0);
+    if total <= 0.0 {
+        anyhow::bail!("no rank had a sample in this step");
+    }
+    let len = values.len();
+    let summed = Tensor::<B::InnerBackend, 1>::from_data(TensorData::new(values, [len]), &device)
+        .div_scalar(total);
+    let mut un = Unflatten::<B> {
+        old: &grads,
+        flat: summed,
+        offset: 0,
+        out: GradientsParams::new(),
+    };
+    model.visit(&mut un);
+    Ok(un.out)
 }
 
 /// Only one collective session per process at a time.
@@ -178,6 +272,7 @@ impl<B: AutodiffBackend, M: TrainModel<B>> Group<B, M> {
         devices: &[B::Device],
         spec: ReplicaSpec,
         optim_state: Option<&Path>,
+        world: Option<&'static World>,
     ) -> Result<Self> {
         let make = |device: &B::Device| -> Result<Replica<B, M>> {
             let m = model.clone().fork(device);
@@ -188,7 +283,10 @@ impl<B: AutodiffBackend, M: TrainModel<B>> Group<B, M> {
             Ok(Replica::new(m, optim, device.clone(), spec.clone()))
         };
         if devices.len() == 1 {
-            return Ok(Self::Single(Box::new(make(&devices[0])?)));
+            return Ok(Self::Single(Box::new(make(&devices[0])?.across(world))));
+        }
+        if world.is_some() {
+            bail!("under MPI each rank drives one device; start one rank per device");
         }
         let session = COLLECTIVE.lock().unwrap_or_else(|e| e.into_inner());
         let n = devices.len();

@@ -1,0 +1,232 @@
+//! Training across MPI ranks, launched by Open MPI's `mpirun` on this
+//! machine (CPU backend, one rank per process): two ranks take the same
+//! steps as one process with the same global batch, a two-rank run resumes
+//! as one process, a rank killed mid-run stops the whole job and leaves a
+//! checkpoint that loads, and ranks started with different settings refuse
+//! to train.
+#![cfg(feature = "mpi")]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use smae_testkit::{checkpoint_weights as weights, data, max_abs_diff, Scratch, TINY_PRETRAIN};
+
+const BIN: &str = env!("CARGO_BIN_EXE_smae-train");
+
+/// 48 real 32 px chips cut from the NEON orthophoto: 6 steps of 8.
+fn chips(dir: &Path) -> std::path::PathBuf {
+    let out = dir.join("chips");
+    std::fs::create_dir_all(&out).unwrap();
+    let img = image::open(data("deepforest/OSBS_029.tif"))
+        .unwrap()
+        .to_rgb8();
+    for k in 0..48u32 {
+        let (x, y) = ((k % 8) * 48, (k / 8) * 48);
+        image::imageops::crop_imm(&img, x, y, 32, 32)
+            .to_image()
+            .save(out.join(format!("chip_{k:02}.png")))
+            .unwrap();
+    }
+    out
+}
+
+fn args<'a>(data: &'a Path, out: &'a Path, batch: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "pretrain",
+        "--data",
+        data.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--workers",
+        "1",
+        "--device",
+        "cpu",
+        "--batch-size",
+        batch,
+        "--epochs",
+        "1",
+        "--lr",
+        "2e-3",
+        "--warmup-epochs",
+        "0.2",
+        "--log-every",
+        "1",
+        "--seed",
+        "3",
+    ];
+    a.extend_from_slice(TINY_PRETRAIN);
+    a.extend_from_slice(extra);
+    a
+}
+
+/// `mpirun -np 2` with what Open MPI needs here: more ranks than cores, and
+/// permission to run as root (CI containers).
+fn mpirun() -> Command {
+    let mut c = Command::new("mpirun");
+    c.args(["--oversubscribe", "--bind-to", "none"])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+    c
+}
+
+fn check(out: Output, what: &str) -> Output {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn single(a: &[&str]) -> Output {
+    check(Command::new(BIN).args(a).output().unwrap(), "smae-train")
+}
+
+fn two_ranks(a: &[&str]) -> Output {
+    let out = mpirun().args(["-np", "2", BIN]).args(a).output().unwrap();
+    check(out, "mpirun -np 2 smae-train")
+}
+
+fn losses(run: &Path) -> Vec<(u64, f64)> {
+    std::fs::read_to_string(run.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["step"].as_u64().unwrap(), v["loss"].as_f64().unwrap())
+        })
+        .collect()
+}
+
+/// Two ranks of 4 images equal one process of 8, step for step; stopped
+/// after 3 steps and resumed as one process, the run ends where the
+/// uninterrupted one-process run ends.
+#[test]
+fn two_ranks_match_one_process_and_resume_as_one() {
+    let dir = Scratch::new("mpi-equal");
+    let data = chips(&dir);
+    let one = dir.join("one");
+    single(&args(&data, &one, "8", &[]));
+
+    let two = dir.join("two");
+    two_ranks(&args(&data, &two, "4", &["--stop-after-steps", "3"]));
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(two.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        cfg["global_batch"], 8,
+        "global batch = 4 per rank x 2 ranks"
+    );
+    single(&args(&data, &two, "4", &["--resume"]));
+
+    let (l1, l2) = (losses(&one), losses(&two));
+    assert_eq!(l1.len(), 6);
+    assert_eq!(
+        l1.iter().map(|s| s.0).collect::<Vec<_>>(),
+        l2.iter().map(|s| s.0).collect::<Vec<_>>(),
+        "one log line per step, written once (rank 0)"
+    );
+    for ((step, x), (_, y)) in l1.iter().zip(&l2) {
+        assert!((x - y).abs() < 1e-4, "step {step}: loss {x} vs {y}");
+    }
+    // As in the in-process data-parallel test: summation order differs, and
+    // AdamW can turn that rounding into a fraction of one lr-sized step.
+    let diff = max_abs_diff(&weights(&one), &weights(&two));
+    assert!(diff < 5e-4, "weights differ by {diff}");
+}
+
+/// A rank killed mid-run takes the job down with a non-zero exit, and the
+/// last checkpoint is intact: one process resumes from it.
+#[test]
+fn a_dead_rank_stops_every_rank_and_the_checkpoint_loads() {
+    let dir = Scratch::new("mpi-kill");
+    let data = chips(&dir);
+    let run = dir.join("run");
+    let mut a = args(&data, &run, "4", &["--save-every-steps", "1"]);
+    let epochs = a.iter().position(|x| *x == "--epochs").unwrap() + 1;
+    a[epochs] = "200";
+    let mut job = mpirun()
+        .args(["-np", "2", BIN])
+        .args(&a)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !run.join("checkpoint/trainer.json").exists() || losses_len(&run) < 3 {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "no checkpoint yet"
+        );
+        assert!(job.try_wait().unwrap().is_none(), "the job ended early");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let ranks = String::from_utf8(
+        Command::new("pgrep")
+            .args(["-P", &job.id().to_string()])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let victim = ranks.lines().last().expect("mpirun has rank processes");
+    assert!(Command::new("kill")
+        .args(["-9", victim])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(s) = job.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = job.kill();
+            panic!("the surviving rank did not stop after its peer died");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(!status.success(), "the job must fail when a rank dies");
+    let done = losses_len(&run) as u64;
+    let stop = (done + 1).to_string();
+    single(&args(
+        &data,
+        &run,
+        "4",
+        &["--resume", "--stop-after-steps", &stop],
+    ));
+    assert!(losses(&run).iter().any(|(s, _)| *s == done + 1));
+}
+
+fn losses_len(run: &Path) -> usize {
+    std::fs::read_to_string(run.join("log.jsonl")).map_or(0, |s| s.lines().count())
+}
+
+/// Ranks that resolve different configurations (here: seeds) stop at once
+/// with one clear message, before any training.
+#[test]
+fn ranks_with_different_settings_refuse_to_start() {
+    let dir = Scratch::new("mpi-mismatch");
+    let data = chips(&dir);
+    let run = dir.join("run");
+    let mut a = args(&data, &run, "4", &[]);
+    let mut b = a.clone();
+    let seed = a.iter().position(|x| *x == "--seed").unwrap() + 1;
+    b[seed] = "4";
+    a.insert(0, BIN);
+    b.insert(0, BIN);
+    let out = mpirun()
+        .args(["-np", "1"])
+        .args(&a)
+        .arg(":")
+        .args(["-np", "1"])
+        .args(&b)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("different configurations"), "{err}");
+    assert!(!run.join("checkpoint").exists());
+}
