@@ -229,6 +229,25 @@ fn curate_counts_the_fixture_and_trains_on_its_shards() {
     assert_eq!(n(&r4["damaged_scan_lines"]), 2, "{r4}");
     assert_eq!(r4["total"], r["total"]);
 
+    // A scan-log record of a source this run does not have (here: a copy of
+    // a `main` record under another name, with other hashes) is never reused
+    // for a file of another source (it used to be filed under source 0).
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("\"source\":\"main\""))
+        .unwrap();
+    let mut v: Value = serde_json::from_str(line).unwrap();
+    v["source"] = "gone".into();
+    for crop in v["crops"].as_array_mut().into_iter().flatten() {
+        crop["phash"] = "0000000000000000".into();
+    }
+    std::fs::write(&log, format!("{text}{v}\n")).unwrap();
+    smae(&args);
+    let r5 = report(&out);
+    assert_eq!(r5["total"], r["total"], "{r5}");
+    assert_eq!(r5["sources"].as_object().unwrap().len(), 2);
+
     // The reviewer decides aerial_q70.jpg is not a duplicate: it is kept.
     let edited: String = review
         .lines()
