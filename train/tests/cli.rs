@@ -302,3 +302,50 @@ fn curate_bad_input_and_unwritable_output() {
     );
     assert!(out.join("shard-000000.tar").exists() && out.join("report.json").exists());
 }
+
+/// `bench --data` trains for real on a folder (loader included) and prints
+/// one end-to-end line per method, timed over exactly `--steps` steps.
+#[test]
+fn bench_end_to_end_trains_on_a_folder() {
+    let d = scratch("bench-e2e");
+    let data = d.join("imgs");
+    images(&data, 8);
+    let mut args = vec![
+        "bench",
+        "--data",
+        data.to_str().unwrap(),
+        "--method",
+        "both",
+    ];
+    args.extend_from_slice(TINY_PRETRAIN);
+    args.extend_from_slice(&[
+        "--batch-size",
+        "4",
+        "--steps",
+        "2",
+        "--warmup",
+        "1",
+        "--device",
+        "cpu",
+    ]);
+    let out = smae(&args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for (l, m) in lines.iter().zip(["mae", "selective"]) {
+        assert_eq!(l["mode"], "end-to-end");
+        assert_eq!(l["method"], m);
+        let ips = l["images_per_s"].as_f64().unwrap();
+        let ms = l["step_ms"].as_f64().unwrap();
+        assert!(ips > 0.0 && ips.is_finite());
+        assert!((ms - 4000.0 / ips).abs() < 1e-6 * ms.max(1.0));
+    }
+}
