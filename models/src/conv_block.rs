@@ -100,15 +100,118 @@ pub fn max_pool2<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
 }
 
 /// Bilinear resize (half-pixel centres, as mmseg's `resize(align_corners=False)`).
+///
+/// Computed as two matmuls with fixed interpolation matrices, `Wy · x · Wxᵀ`,
+/// rather than Burn's `interpolate`: Burn 0.21's CubeCL backends (CUDA and
+/// wgpu) have no backward for bilinear interpolation (they panic), so
+/// segmentation could not fine-tune on a GPU. The matrices give the same
+/// numbers, and matmul has a gradient everywhere.
 pub fn resize<B: Backend>(x: Tensor<B, 4>, h: usize, w: usize) -> Tensor<B, 4> {
     let [_, _, xh, xw] = x.dims();
     if (xh, xw) == (h, w) {
         return x;
     }
-    burn::tensor::module::interpolate(
-        x,
-        [h, w],
-        burn::tensor::ops::InterpolateOptions::new(burn::tensor::ops::InterpolateMode::Bilinear)
-            .with_align_corners(false),
-    )
+    let device = x.device();
+    let matrix = |from: usize, to: usize| {
+        Tensor::<B, 2>::from_data(
+            TensorData::new(linear_weights(from, to), [to, from]),
+            &device,
+        )
+        .unsqueeze::<4>()
+    };
+    let x = if xw == w {
+        x
+    } else {
+        x.matmul(matrix(xw, w).transpose())
+    };
+    if xh == h {
+        x
+    } else {
+        matrix(xh, h).matmul(x)
+    }
+}
+
+/// `[to, from]` row-major weights of 1-D linear interpolation with
+/// half-pixel centres (PyTorch's `align_corners=False`): output `i` samples
+/// `(i + 0.5) * from / to - 0.5`, clamped at 0, between its two neighbours.
+pub fn linear_weights(from: usize, to: usize) -> Vec<f32> {
+    let scale = from as f64 / to as f64;
+    let mut m = vec![0f32; to * from];
+    for i in 0..to {
+        let src = ((i as f64 + 0.5) * scale - 0.5).max(0.0);
+        let i0 = (src.floor() as usize).min(from - 1);
+        let i1 = (i0 + 1).min(from - 1);
+        let t = src - i0 as f64;
+        m[i * from + i0] += (1.0 - t) as f32;
+        m[i * from + i1] += t as f32;
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_backend::{device, TB};
+    use burn::tensor::module::interpolate;
+    use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+
+    fn values(t: Tensor<TB, 4>) -> Vec<f32> {
+        t.into_data().to_vec().unwrap()
+    }
+
+    /// `F.interpolate(torch.tensor([[[[1., 2.], [3., 4.]]]]), size=(4, 4),
+    /// mode="bilinear", align_corners=False)` in PyTorch.
+    #[test]
+    fn resize_matches_pytorch() {
+        let x = Tensor::<TB, 1>::from_floats([1.0, 2.0, 3.0, 4.0], &device()).reshape([1, 1, 2, 2]);
+        #[rustfmt::skip]
+        let want = [
+            1.0, 1.25, 1.75, 2.0,
+            1.5, 1.75, 2.25, 2.5,
+            2.5, 2.75, 3.25, 3.5,
+            3.0, 3.25, 3.75, 4.0,
+        ];
+        for (a, b) in values(resize(x, 4, 4)).iter().zip(want) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+    }
+
+    /// Burn's own bilinear `interpolate` (forward only on CubeCL) agrees on
+    /// up- and down-sampling by uneven factors.
+    #[test]
+    fn resize_matches_burn_interpolate() {
+        let n = 2 * 3 * 7 * 5;
+        let x = Tensor::<TB, 1>::from_floats(
+            (0..n)
+                .map(|i| ((i * 37 % 101) as f32) / 50.0 - 1.0)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            &device(),
+        )
+        .reshape([2, 3, 7, 5]);
+        for (h, w) in [(28, 20), (3, 11), (7, 2)] {
+            let ours = values(resize(x.clone(), h, w));
+            let burn = values(interpolate(
+                x.clone(),
+                [h, w],
+                InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false),
+            ));
+            let worst = ours
+                .iter()
+                .zip(&burn)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(worst < 1e-5, "{h}x{w}: {worst}");
+        }
+    }
+
+    #[test]
+    fn linear_weights_rows_sum_to_one() {
+        for (from, to) in [(2, 4), (7, 3), (5, 5), (1, 6)] {
+            let m = linear_weights(from, to);
+            for row in m.chunks(from) {
+                assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+            }
+        }
+    }
 }

@@ -15,7 +15,6 @@ use std::f32::consts::PI;
 use burn::prelude::*;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::{ConvOptions, PadMode};
-use burn::tensor::IndexingUpdateOp;
 
 /// Orientation bins.
 pub const BINS: usize = 9;
@@ -50,23 +49,7 @@ pub fn hog_descriptor<B: Backend>(imgs: Tensor<B, 4>, p: usize) -> Tensor<B, 3> 
         .add_scalar(2 * BINS as i64)
         .remainder_scalar(BINS as i64);
 
-    // Accumulate straight into (cell, bin) slots with one scatter-add, rather
-    // than building nine full-resolution masked copies.
-    let (ch, cw) = (h / cell, w / cell);
-    let cell_slot: Vec<i64> = (0..h * w)
-        .map(|i| (((i / w) / cell) * cw + (i % w) / cell) as i64 * BINS as i64)
-        .collect();
-    let cell_slot = Tensor::<B, 1, Int>::from_data(TensorData::new(cell_slot, [h * w]), &device)
-        .reshape([1, h * w]);
-    let slot = bin.reshape([b * c, h * w]) + cell_slot;
-    let hist = Tensor::<B, 2>::zeros([b * c, ch * cw * BINS], &device)
-        .scatter(
-            1,
-            slot,
-            magnitude.reshape([b * c, h * w]),
-            IndexingUpdateOp::Add,
-        )
-        .reshape([b * c, ch, cw, BINS]);
+    let hist = cell_histograms(magnitude, bin, cell);
     let norm = hist.clone().square().sum_dim(3).sqrt().clamp_min(1e-12);
     let hist = hist / norm;
 
@@ -74,6 +57,35 @@ pub fn hog_descriptor<B: Backend>(imgs: Tensor<B, 4>, p: usize) -> Tensor<B, 3> 
     hist.reshape([b, c, gh, 2, gw, 2, BINS])
         .permute([0, 2, 4, 1, 6, 3, 5])
         .reshape([b, gh * gw, c * BINS * 4])
+}
+
+/// Orientation histograms of `cell x cell` cells: magnitudes `[N, H, W]`
+/// summed per (cell, bin) into `[N, H / cell, W / cell, 9]`.
+///
+/// One masked sum-pool per bin: each is a reduction over every cell at
+/// once, so a GPU runs it with a thread per cell. A scatter-add into
+/// (cell, bin) slots would do less arithmetic, but CubeCL's scatter runs one
+/// thread per image channel looping over all its pixels (768 threads for 256
+/// RGB images), which leaves the GPU idle.
+fn cell_histograms<B: Backend>(
+    magnitude: Tensor<B, 3>,
+    bin: Tensor<B, 3, Int>,
+    cell: usize,
+) -> Tensor<B, 4> {
+    let [n, h, w] = magnitude.dims();
+    let (ch, cw) = (h / cell, w / cell);
+    let per_bin = (0..BINS)
+        .map(|k| {
+            magnitude
+                .clone()
+                .mask_fill(bin.clone().not_equal_elem(k as i64), 0.0)
+                .reshape([n, ch, cell, cw, cell])
+                .sum_dim(4)
+                .sum_dim(2)
+                .reshape([n, ch, cw])
+        })
+        .collect();
+    Tensor::stack(per_bin, 3)
 }
 
 /// Sobel responses of a reflect-padded `[N, H+2, W+2]` stack: `(gx, gy)`,

@@ -321,6 +321,7 @@ pub struct FinetuneConfig {
     pub train_items: usize,
     pub val_items: usize,
     pub epochs: u64,
+    /// Samples per optimizer step, over all MPI ranks.
     pub batch_size: usize,
     pub steps_per_epoch: u64,
     pub schedule: LrSchedule,

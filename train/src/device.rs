@@ -1,6 +1,8 @@
-//! `--device cpu | cuda | cuda:N | cuda:0,1,...`: which backend and how many
-//! data-parallel replicas. CPU runs on Burn's `flex` backend; CUDA needs a
-//! build with `--features cuda` and a driver at run time.
+//! `--device cpu | cuda | cuda:N | cuda:0,1,... | wgpu | wgpu:N,...`: which
+//! backend and how many data-parallel replicas. CPU runs on Burn's `flex`
+//! backend; CUDA needs a build with `--features cuda` and a driver at run
+//! time; wgpu (Vulkan, Metal, DX12: AMD, Intel and Apple GPUs, or Mesa's
+//! lavapipe on a CPU) needs `--features wgpu` and runs the same CubeCL kernels.
 
 use anyhow::{bail, Result};
 use burn::backend::{flex::FlexDevice, Autodiff, Flex};
@@ -12,13 +14,18 @@ pub enum DeviceList {
     /// data-parallel path; it does not add compute).
     Cpu(usize),
     Cuda(Vec<usize>),
+    /// wgpu adapters: `None` is the default one (the most powerful, or what
+    /// `CUBECL_WGPU_DEFAULT_DEVICE` names), else discrete GPUs by index.
+    Wgpu(Option<Vec<usize>>),
 }
 
 impl DeviceList {
     pub fn parse(spec: &str) -> Result<Self> {
         let spec = spec.trim();
         let bad = || {
-            anyhow::anyhow!("invalid --device '{spec}': expected cpu, cuda, cuda:N or cuda:N,M,...")
+            anyhow::anyhow!(
+                "invalid --device '{spec}': expected cpu, cuda, cuda:N, cuda:N,M,..., wgpu or wgpu:N,M,..."
+            )
         };
         if spec == "cpu" {
             return Ok(Self::Cpu(1));
@@ -33,7 +40,14 @@ impl DeviceList {
         if spec == "cuda" {
             return Ok(Self::Cuda(vec![0]));
         }
-        let ids = spec.strip_prefix("cuda:").ok_or_else(bad)?;
+        if spec == "wgpu" {
+            return Ok(Self::Wgpu(None));
+        }
+        let (ids, wgpu) = match (spec.strip_prefix("cuda:"), spec.strip_prefix("wgpu:")) {
+            (Some(ids), _) => (ids, false),
+            (_, Some(ids)) => (ids, true),
+            _ => return Err(bad()),
+        };
         let ids: Vec<usize> = ids
             .split(',')
             .map(|s| s.trim().parse::<usize>().map_err(|_| bad()))
@@ -44,13 +58,18 @@ impl DeviceList {
         if ids.is_empty() || uniq.len() != ids.len() {
             bail!("invalid --device '{spec}': list each GPU once");
         }
-        Ok(Self::Cuda(ids))
+        Ok(if wgpu {
+            Self::Wgpu(Some(ids))
+        } else {
+            Self::Cuda(ids)
+        })
     }
 
     pub fn count(&self) -> usize {
         match self {
             Self::Cpu(n) => *n,
             Self::Cuda(ids) => ids.len(),
+            Self::Wgpu(ids) => ids.as_ref().map_or(1, Vec::len),
         }
     }
 
@@ -64,16 +83,18 @@ impl std::fmt::Display for DeviceList {
         match self {
             Self::Cpu(1) => write!(f, "cpu"),
             Self::Cpu(n) => write!(f, "cpu:{n}"),
-            Self::Cuda(ids) => write!(
-                f,
-                "cuda:{}",
-                ids.iter()
-                    .map(|i| i.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
+            Self::Cuda(ids) => write!(f, "cuda:{}", join(ids)),
+            Self::Wgpu(None) => write!(f, "wgpu"),
+            Self::Wgpu(Some(ids)) => write!(f, "wgpu:{}", join(ids)),
         }
     }
+}
+
+fn join(ids: &[usize]) -> String {
+    ids.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Work that runs on whichever autodiff backend the device list selects.
@@ -92,6 +113,7 @@ pub fn dispatch<J: BackendJob>(devices: &DeviceList, job: J) -> Result<J::Output
     match devices {
         DeviceList::Cpu(n) => job.run::<CpuBackend>(vec![FlexDevice; *n]),
         DeviceList::Cuda(ids) => run_cuda(ids, job),
+        DeviceList::Wgpu(ids) => run_wgpu(ids.as_deref(), job),
     }
 }
 
@@ -101,6 +123,7 @@ pub fn ensure_usable(devices: &DeviceList) -> Result<()> {
     match devices {
         DeviceList::Cpu(_) => Ok(()),
         DeviceList::Cuda(ids) => ensure_cuda(ids),
+        DeviceList::Wgpu(ids) => ensure_wgpu(ids.as_deref()),
     }
 }
 
@@ -130,12 +153,68 @@ fn run_cuda<J: BackendJob>(_: &[usize], _: J) -> Result<J::Output> {
     bail!("{NO_CUDA}")
 }
 
-/// Burn initialises CUDA lazily and panics when the driver or NVRTC cannot
-/// be loaded; run one tiny op with the panic caught to turn that into an error.
+#[cfg(feature = "wgpu")]
+pub type WgpuBackend = Autodiff<burn::backend::Wgpu>;
+
+#[cfg(feature = "wgpu")]
+fn wgpu_devices(ids: Option<&[usize]>) -> Vec<burn::backend::wgpu::WgpuDevice> {
+    use burn::backend::wgpu::WgpuDevice;
+    match ids {
+        None => vec![WgpuDevice::DefaultDevice],
+        Some(ids) => ids.iter().map(|&i| WgpuDevice::DiscreteGpu(i)).collect(),
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn ensure_wgpu(ids: Option<&[usize]>) -> Result<()> {
+    wgpu_devices(ids).iter().try_for_each(|d| {
+        probe::<burn::backend::Wgpu>(
+            d,
+            &format!("wgpu device {d:?}"),
+            "no such adapter or no Vulkan/Metal/DX12 driver",
+        )
+    })
+}
+
+#[cfg(feature = "wgpu")]
+fn run_wgpu<J: BackendJob>(ids: Option<&[usize]>, job: J) -> Result<J::Output> {
+    ensure_wgpu(ids)?;
+    job.run::<WgpuBackend>(wgpu_devices(ids))
+}
+
+#[cfg(not(feature = "wgpu"))]
+const NO_WGPU: &str =
+    "this smae-train was built without wgpu; rebuild with `cargo build --release --features wgpu`";
+
+#[cfg(not(feature = "wgpu"))]
+fn ensure_wgpu(_: Option<&[usize]>) -> Result<()> {
+    bail!("{NO_WGPU}")
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn run_wgpu<J: BackendJob>(_: Option<&[usize]>, _: J) -> Result<J::Output> {
+    bail!("{NO_WGPU}")
+}
+
 #[cfg(feature = "cuda")]
 fn probe_cuda(id: usize) -> Result<()> {
     use burn::backend::cuda::CudaDevice;
-    use burn::backend::Cuda;
+    probe::<burn::backend::Cuda>(
+        &CudaDevice::new(id),
+        &format!("CUDA device {id}"),
+        "driver, libnvrtc or device missing",
+    )
+}
+
+/// Burn initialises GPU runtimes lazily and panics when a driver, NVRTC or an
+/// adapter is missing; run one tiny op with the panic caught to turn that
+/// into an error.
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+fn probe<B: burn::tensor::backend::Backend>(
+    device: &B::Device,
+    what: &str,
+    hint: &str,
+) -> Result<()> {
     use burn::tensor::{ElementConversion, Tensor};
     let prev = std::panic::take_hook();
     let message = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
@@ -147,14 +226,14 @@ fn probe_cuda(id: usize) -> Result<()> {
             }
         }
     }));
-    let result = std::panic::catch_unwind(|| {
-        let x = Tensor::<Cuda, 1>::from_floats([1.0, 2.0], &CudaDevice::new(id));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let x = Tensor::<B, 1>::from_floats([1.0, 2.0], device);
         x.sum().into_scalar().elem::<f32>()
-    });
+    }));
     std::panic::set_hook(prev);
     match result {
         Ok(v) if (v - 3.0).abs() < 1e-6 => Ok(()),
-        Ok(v) => bail!("CUDA device {id} computed 1 + 2 = {v}"),
+        Ok(v) => bail!("{what} computed 1 + 2 = {v}"),
         Err(_) => {
             let m = message.lock().map(|m| m.clone()).unwrap_or_default();
             let first = m
@@ -162,7 +241,7 @@ fn probe_cuda(id: usize) -> Result<()> {
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("unknown error")
                 .to_string();
-            bail!("CUDA device {id} is not usable (driver, libnvrtc or device missing): {first}")
+            bail!("{what} is not usable ({hint}): {first}")
         }
     }
 }
@@ -220,7 +299,16 @@ mod tests {
             DeviceList::parse("cuda:0,1,2").unwrap(),
             DeviceList::Cuda(vec![0, 1, 2])
         );
-        for bad in ["gpu", "cuda:", "cuda:a", "cuda:0,0", "cpu:0", ""] {
+        assert_eq!(DeviceList::parse("wgpu").unwrap(), DeviceList::Wgpu(None));
+        assert_eq!(
+            DeviceList::parse("wgpu:0,1").unwrap(),
+            DeviceList::Wgpu(Some(vec![0, 1]))
+        );
+        assert_eq!(DeviceList::parse("wgpu:1").unwrap().to_string(), "wgpu:1");
+        assert_eq!(DeviceList::parse("wgpu").unwrap().to_string(), "wgpu");
+        for bad in [
+            "gpu", "cuda:", "cuda:a", "cuda:0,0", "cpu:0", "", "wgpu:", "wgpu:0,0",
+        ] {
             assert!(DeviceList::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(

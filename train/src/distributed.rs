@@ -8,6 +8,11 @@
 //! instead of training the same model N times over.
 
 use anyhow::{bail, Result};
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use smae_models::host::read_f32;
 
 /// This process's place among the ranks of a multi-process run.
 pub struct World {
@@ -132,6 +137,95 @@ impl NoMpi {
         Ok(true)
     }
     fn barrier(&self) {}
+}
+
+/// Under MPI, fails on every rank unless all ranks resolved the same run
+/// configuration `cfg` (data folder and its size, model, method, seed...):
+/// compares a SHA-256 prefix of its JSON.
+pub fn agree_on_config(cfg: &impl serde::Serialize) -> Result<()> {
+    use sha2::Digest;
+    let Some(world) = world() else {
+        return Ok(());
+    };
+    let json = serde_json::to_vec(cfg)?;
+    let hash = u64::from_le_bytes(
+        sha2::Sha256::digest(&json)[..8]
+            .try_into()
+            .expect("8 bytes of a digest"),
+    );
+    if !world.agree(hash)? {
+        bail!("the ranks resolved different configurations (data, model, method or seed differ); start every rank with the same arguments and data");
+    }
+    Ok(())
+}
+
+/// Averages gradients over the ranks of `world`, weighting each rank by its
+/// sample count `n` (so the result is the gradient of the mean loss over the
+/// whole global batch, as one process would compute it): every gradient is
+/// flattened into one buffer, read back once, summed with one MPI
+/// all-reduce (the count rides along as the last element) and uploaded once.
+pub fn average_gradients<B: AutodiffBackend, M: Module<B>>(
+    model: &M,
+    grads: GradientsParams,
+    n: usize,
+    world: &World,
+) -> Result<GradientsParams> {
+    struct Flatten<'a, B: AutodiffBackend> {
+        grads: &'a GradientsParams,
+        parts: Vec<Tensor<B::InnerBackend, 1>>,
+    }
+    impl<B: AutodiffBackend> ModuleVisitor<B> for Flatten<'_, B> {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<B, D>>) {
+            if let Some(g) = self.grads.get::<B::InnerBackend, D>(p.id) {
+                let len = g.shape().num_elements();
+                self.parts.push(g.reshape([len]));
+            }
+        }
+    }
+    struct Unflatten<'a, B: AutodiffBackend> {
+        old: &'a GradientsParams,
+        flat: Tensor<B::InnerBackend, 1>,
+        offset: usize,
+        out: GradientsParams,
+    }
+    impl<B: AutodiffBackend> ModuleVisitor<B> for Unflatten<'_, B> {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<B, D>>) {
+            if let Some(g) = self.old.get::<B::InnerBackend, D>(p.id) {
+                let dims = g.dims();
+                let len = g.shape().num_elements();
+                let part = self.flat.clone().narrow(0, self.offset, len).reshape(dims);
+                self.offset += len;
+                self.out.register(p.id, part);
+            }
+        }
+    }
+    let mut flat = Flatten::<B> {
+        grads: &grads,
+        parts: Vec::new(),
+    };
+    model.visit(&mut flat);
+    if flat.parts.is_empty() {
+        return Ok(grads);
+    }
+    let device = flat.parts[0].device();
+    let mut values = read_f32(Tensor::cat(flat.parts, 0).mul_scalar(n as f32));
+    values.push(n as f32);
+    world.sum_f32(&mut values)?;
+    let total = values.pop().unwrap_or(0.0);
+    if total <= 0.0 {
+        anyhow::bail!("no rank had a sample in this step");
+    }
+    let len = values.len();
+    let summed = Tensor::<B::InnerBackend, 1>::from_data(TensorData::new(values, [len]), &device)
+        .div_scalar(total);
+    let mut un = Unflatten::<B> {
+        old: &grads,
+        flat: summed,
+        offset: 0,
+        out: GradientsParams::new(),
+    };
+    model.visit(&mut un);
+    Ok(un.out)
 }
 
 /// Contiguous shares of `total` items over `parts` (sizes differ by at most

@@ -230,3 +230,135 @@ fn ranks_with_different_settings_refuse_to_start() {
     assert!(err.contains("different configurations"), "{err}");
     assert!(!run.join("checkpoint").exists());
 }
+
+/// Fine-tuning across ranks: a classifier trained on two ranks of 4 images
+/// takes the same steps as one process of 8 (augmentations are drawn by
+/// global position, gradients averaged over ranks), and the two-rank run
+/// resumes as one process.
+#[test]
+fn finetuning_on_two_ranks_matches_one_process() {
+    let dir = Scratch::new("mpi-finetune");
+    let chips = chips(&dir);
+    // Two classes: the first and the second half of the chips.
+    let cls = dir.join("cls");
+    for (k, entry) in std::fs::read_dir(&chips).unwrap().enumerate() {
+        let path = entry.unwrap().path();
+        let class = cls.join(if k % 2 == 0 { "a" } else { "b" });
+        std::fs::create_dir_all(&class).unwrap();
+        std::fs::copy(&path, class.join(path.file_name().unwrap())).unwrap();
+    }
+    let finetune = |out: &Path, batch: &'static str, extra: &[&'static str]| {
+        let mut a: Vec<String> = ["finetune", "--task", "classify", "--init", "none", "--data"]
+            .map(String::from)
+            .to_vec();
+        a.push(cls.to_str().unwrap().into());
+        a.push("--output".into());
+        a.push(out.to_str().unwrap().into());
+        #[rustfmt::skip]
+        let rest = [
+            "--model", "vit-tiny", "--img-size", "32", "--patch-size", "4", "--dim", "32",
+            "--depth", "1", "--heads", "2", "--epochs", "2", "--lr", "1e-3",
+            "--warmup-epochs", "0.5", "--drop-path", "0", "--log-every", "1", "--seed", "5",
+            "--quiet", "--workers", "1", "--device", "cpu", "--batch-size", batch,
+        ];
+        a.extend(rest.iter().chain(extra).map(|s| s.to_string()));
+        a
+    };
+    let one = dir.join("one");
+    let a = finetune(&one, "8", &["--stop-after-steps", "5"]);
+    single(&a.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let two = dir.join("two");
+    let a = finetune(&two, "4", &["--stop-after-steps", "3"]);
+    two_ranks(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(two.join("config.json")).unwrap()).unwrap();
+    assert_eq!(
+        cfg["batch_size"], 8,
+        "the run's batch = 4 per rank x 2 ranks"
+    );
+    #[rustfmt::skip]
+    single(&[
+        "finetune", "--task", "classify", "--output", two.to_str().unwrap(), "--resume",
+        "--stop-after-steps", "5", "--quiet", "--workers", "1", "--device", "cpu",
+    ]);
+
+    let (l1, l2) = (losses(&one), losses(&two));
+    assert_eq!(l1.len(), 5);
+    assert_eq!(
+        l1.iter().map(|s| s.0).collect::<Vec<_>>(),
+        l2.iter().map(|s| s.0).collect::<Vec<_>>(),
+        "one log line per step, written once (rank 0)"
+    );
+    for ((step, x), (_, y)) in l1.iter().zip(&l2) {
+        assert!((x - y).abs() < 1e-4, "step {step}: loss {x} vs {y}");
+    }
+    let diff = max_abs_diff(&weights(&one), &weights(&two));
+    assert!(diff < 5e-4, "weights differ by {diff}");
+}
+
+/// Curation across ranks: each rank scans and hashes every other file of
+/// the test rasters into its own scan log, rank 0 deduplicates and writes;
+/// the corpus (manifest, report, shards) is the one a single process writes.
+#[test]
+fn curation_on_two_ranks_matches_one_process() {
+    let dir = Scratch::new("mpi-curate");
+    let curate = |out: &Path| -> Vec<String> {
+        #[rustfmt::skip]
+        let a = [
+            "curate", "--input", &format!("test={}", smae_testkit::data_dir().display()),
+            "--output", out.to_str().unwrap(), "--crop", "256", "--max-side", "512",
+            "--shard-size", "20", "--quiet", "--workers", "1",
+        ];
+        a.iter().map(|s| s.to_string()).collect()
+    };
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    single(&curate(&one).iter().map(String::as_str).collect::<Vec<_>>());
+    two_ranks(&curate(&two).iter().map(String::as_str).collect::<Vec<_>>());
+
+    // The scan was split: both ranks hashed files, none twice.
+    let lines = |p: &Path| -> Vec<String> {
+        std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["path"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    let (r0, r1) = (
+        lines(&two.join(".curate/scan.r0.jsonl")),
+        lines(&two.join(".curate/scan.r1.jsonl")),
+    );
+    let all = lines(&one.join(".curate/scan.jsonl"));
+    assert!(!r0.is_empty() && !r1.is_empty(), "{r0:?} {r1:?}");
+    assert!(r0.iter().all(|p| !r1.contains(p)), "a file scanned twice");
+    assert_eq!(r0.len() + r1.len(), all.len());
+    assert!(
+        lines(&two.join(".curate/scan.jsonl")).is_empty(),
+        "rank 0 rescanned"
+    );
+
+    let read = |d: &Path, f: &str| std::fs::read(d.join(f)).unwrap();
+    assert_eq!(read(&one, "manifest.jsonl"), read(&two, "manifest.jsonl"));
+    assert_eq!(read(&one, "report.json"), read(&two, "report.json"));
+    let shards = |d: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "tar"))
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&p).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let (s1, s2) = (shards(&one), shards(&two));
+    assert!(s1.len() >= 2, "{} shards", s1.len());
+    assert!(s1 == s2, "the shards differ");
+}

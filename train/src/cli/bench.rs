@@ -25,7 +25,7 @@ pub struct BenchArgs {
     pub selection: SelectionArgs,
     #[arg(long, value_enum, default_value_t = BenchMethod::Both)]
     pub method: BenchMethod,
-    /// cpu, cuda or cuda:N.
+    /// cpu, cuda, cuda:N, wgpu or wgpu:N.
     #[arg(long, default_value = "cpu")]
     pub device: String,
     #[arg(long, default_value_t = 16)]

@@ -125,6 +125,19 @@ pub fn run(args: CurateArgs) -> Result<()> {
         .num_threads(args.workers.unwrap_or(0))
         .build()
         .context("starting worker threads")?;
+    // Under MPI every rank hashes its share of the files; rank 0 then
+    // deduplicates and writes the corpus from all the ranks' scan logs.
+    if let Some(w) = crate::distributed::world() {
+        let share = CurateOptions {
+            quiet: opts.quiet || !w.is_root(),
+            ..opts.clone()
+        };
+        pool.install(|| crate::curate::scan_share(&share, w.rank, w.size))?;
+        w.barrier()?;
+        if !w.is_root() {
+            return Ok(());
+        }
+    }
     let report = pool.install(|| crate::curate::curate(&opts))?;
     if !args.quiet {
         let t = &report.total;

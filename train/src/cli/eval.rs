@@ -19,6 +19,7 @@ pub struct EvalArgs {
     /// Where to write the metrics [default: RUN/metrics.json].
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// cpu, cuda, cuda:N,M,..., wgpu or wgpu:N,M,... (as pretrain).
     #[arg(long, default_value = "cpu")]
     pub device: String,
     #[arg(long)]

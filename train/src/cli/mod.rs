@@ -56,8 +56,15 @@ pub enum Command {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
-    if crate::distributed::world().is_some() && !matches!(cli.command, Command::Pretrain(_)) {
-        anyhow::bail!("only `pretrain` runs across MPI ranks; start other commands as one process");
+    if crate::distributed::world().is_some()
+        && !matches!(
+            cli.command,
+            Command::Pretrain(_) | Command::Finetune(_) | Command::Curate(_)
+        )
+    {
+        anyhow::bail!(
+            "only `pretrain`, `finetune` and `curate` run across MPI ranks; start other commands as one process"
+        );
     }
     match cli.command {
         Command::Pretrain(args) => pretrain::run(args),

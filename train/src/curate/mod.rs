@@ -5,7 +5,10 @@
 //!    reason; images with a side over `max_side` are sliced (see `slicing`);
 //!    crops with a side under `min_side` are dropped; every crop gets a pHash
 //!    and a pixel SHA-256. Results go to `OUTPUT/.curate/scan.jsonl` as they
-//!    come, so an interrupted scan resumes where it stopped.
+//!    come, so an interrupted scan resumes where it stopped. Under MPI
+//!    ([`scan_share`]) each rank scans every N-th file into its own
+//!    `scan.rR.jsonl` on the shared output folder, and rank 0 then reads all
+//!    the logs and runs steps 2 and 3 alone, with the result of one process.
 //! 2. dedup: exact duplicates (same pixels) are dropped, then near duplicates
 //!    (pHash within `--phash-distance`, found by multi-index hashing) greedily
 //!    in a stable order; every dropped pair goes to `review.csv` and contact
@@ -203,7 +206,8 @@ fn has_raster_extension(p: &Path) -> bool {
         .is_some_and(|e| RASTER_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Runs the whole pipeline.
+/// Runs the whole pipeline (reusing the scan logs of earlier runs and of
+/// other ranks).
 pub fn curate(opts: &CurateOptions) -> Result<Report> {
     validate(opts)?;
     let work = opts.output.join(".curate");
@@ -212,7 +216,7 @@ pub fn curate(opts: &CurateOptions) -> Result<Report> {
         records,
         walk_errors,
         damaged_lines,
-    } = scan(opts, &work)?;
+    } = scan(opts, &work, None)?;
 
     let mut counts: Vec<StageCounts> = vec![StageCounts::default(); opts.sources.len()];
     for (src, reason) in &walk_errors {
@@ -523,17 +527,61 @@ fn read_scan_log(log: &Path) -> Result<(ScanLog, usize)> {
     Ok((done, damaged))
 }
 
-/// Phase 1, resumable: reuses `scan.jsonl` lines for unchanged files.
-fn scan(opts: &CurateOptions, work: &Path) -> Result<Scan> {
-    let log = work.join("scan.jsonl");
-    let (done, damaged_lines) = read_scan_log(&log)?;
+/// Phase 1 on rank `rank` of `ranks` (MPI): scans every `ranks`-th file,
+/// from the `rank`-th, into `.curate/scan.rRANK.jsonl`. Rank 0 then runs
+/// [`curate`], which finds every file in the logs and hashes nothing again.
+pub fn scan_share(opts: &CurateOptions, rank: usize, ranks: usize) -> Result<()> {
+    validate(opts)?;
+    let work = opts.output.join(".curate");
+    fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    scan(opts, &work, Some((rank, ranks.max(1)))).map(|_| ())
+}
+
+/// The scan logs in `work`: `scan.jsonl` (one process) and `scan.rR.jsonl`
+/// (rank R of a split scan), in name order.
+fn scan_logs(work: &Path) -> Result<Vec<PathBuf>> {
+    let mut logs: Vec<PathBuf> = fs::read_dir(work)
+        .with_context(|| format!("listing {}", work.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("scan") && n.ends_with(".jsonl"))
+        })
+        .collect();
+    logs.sort();
+    Ok(logs)
+}
+
+/// Phase 1, resumable: reuses the scan logs' lines for unchanged files.
+/// With `part = (rank, ranks)` only that rank's files are scanned.
+fn scan(opts: &CurateOptions, work: &Path, part: Option<(usize, usize)>) -> Result<Scan> {
+    let log = match part {
+        Some((rank, _)) => work.join(format!("scan.r{rank}.jsonl")),
+        None => work.join("scan.jsonl"),
+    };
+    let mut done = ScanLog::new();
+    let mut damaged_lines = 0;
+    for l in scan_logs(work)? {
+        let (records, damaged) = read_scan_log(&l)?;
+        done.extend(records);
+        damaged_lines += damaged;
+    }
     if damaged_lines > 0 && !opts.quiet {
         eprintln!(
-            "warning: {damaged_lines} damaged line(s) in {}: their files are scanned again",
-            log.display()
+            "warning: {damaged_lines} damaged line(s) in the scan logs of {}: their files are scanned again",
+            work.display()
         );
     }
-    let (files, walk_errors) = list_files(opts);
+    let (mut files, walk_errors) = list_files(opts);
+    if let Some((rank, ranks)) = part {
+        files = files
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % ranks == rank)
+            .map(|(_, f)| f)
+            .collect();
+    }
     let writer = Mutex::new(
         OpenOptions::new()
             .create(true)

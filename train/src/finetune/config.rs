@@ -44,6 +44,8 @@ pub struct FinetuneOptions {
     /// [default: 100 for classify, 50 otherwise]
     #[arg(long)]
     pub epochs: Option<u64>,
+    /// Samples per step on each process (under MPI the run's batch is this
+    /// times the number of ranks).
     #[arg(long, default_value_t = 16)]
     pub batch_size: usize,
     /// Base learning rate, lr = blr * batch / 256 [default: 1e-3 classify, 1.6e-3 otherwise].
@@ -84,6 +86,7 @@ pub struct FinetuneOptions {
     pub merge_classes: Option<String>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// cpu, cuda, cuda:N,M,..., wgpu or wgpu:N,M,... (as pretrain).
     #[arg(long, default_value = "cpu")]
     pub device: String,
     #[arg(long)]
@@ -179,6 +182,8 @@ fn resolve(args: &FinetuneOptions, skip_bad: bool) -> Result<(FinetuneConfig, Ta
     }
     let size = vit.img_size as u32;
     let tile = args.tile.unwrap_or(size);
+    // Under MPI every rank trains on its share of one global batch.
+    let batch = args.batch_size * crate::distributed::world().map_or(1, |w| w.size);
     let steps_per_epoch = match &data {
         TaskData::Detect { train, .. } => {
             // One tile per tile-sized area of every training image.
@@ -193,9 +198,9 @@ fn resolve(args: &FinetuneOptions, skip_bad: bool) -> Result<(FinetuneConfig, Ta
                     (w.div_ceil(tile) * h.div_ceil(tile)) as u64
                 })
                 .sum();
-            tiles.div_ceil(args.batch_size as u64).max(1)
+            tiles.div_ceil(batch as u64).max(1)
         }
-        _ => (train_items / args.batch_size).max(1) as u64,
+        _ => (train_items / batch).max(1) as u64,
     };
     let epochs = args
         .epochs
@@ -205,7 +210,7 @@ fn resolve(args: &FinetuneOptions, skip_bad: bool) -> Result<(FinetuneConfig, Ta
     } else {
         1.6e-3
     });
-    let lr = args.lr.unwrap_or(blr * args.batch_size as f64 / 256.0);
+    let lr = args.lr.unwrap_or(blr * batch as f64 / 256.0);
     Ok((
         FinetuneConfig {
             smae_version: env!("CARGO_PKG_VERSION").into(),
@@ -222,7 +227,7 @@ fn resolve(args: &FinetuneOptions, skip_bad: bool) -> Result<(FinetuneConfig, Ta
             train_items,
             val_items,
             epochs,
-            batch_size: args.batch_size,
+            batch_size: batch,
             steps_per_epoch,
             schedule: LrSchedule {
                 lr,

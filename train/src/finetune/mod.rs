@@ -89,6 +89,18 @@ pub fn train(
     opts: &RunOptions,
     resume: bool,
 ) -> Result<Value> {
+    // Under MPI rank 0 creates the run; every rank checks it resolved the
+    // same configuration and can split the run's batch evenly.
+    let world = crate::distributed::world();
+    let root = world.is_none_or(|w| w.is_root());
+    crate::distributed::agree_on_config(&RunConfig::Finetune(cfg.clone()))?;
+    let ranks = world.map_or(1, |w| w.size);
+    if !cfg.batch_size.is_multiple_of(ranks) {
+        bail!(
+            "the run uses a batch of {}; {ranks} ranks cannot split it evenly",
+            cfg.batch_size
+        );
+    }
     let state = if resume {
         let ckpt = checkpoint::latest(run_dir_path)?.with_context(|| {
             format!(
@@ -98,18 +110,23 @@ pub fn train(
         })?;
         Some((ckpt.clone(), checkpoint::load_state(&ckpt)?))
     } else {
-        if run_dir_path.join(smae_run::config::CONFIG).exists() {
+        if root && run_dir_path.join(smae_run::config::CONFIG).exists() {
             bail!(
                 "{} already holds a run; pass --resume to continue it or choose another --output",
                 run_dir_path.display()
             );
         }
         crate::device::ensure_usable(&opts.devices)?;
-        std::fs::create_dir_all(run_dir_path)
-            .with_context(|| format!("creating {}", run_dir_path.display()))?;
-        RunConfig::Finetune(cfg.clone()).write(run_dir_path)?;
+        if root {
+            std::fs::create_dir_all(run_dir_path)
+                .with_context(|| format!("creating {}", run_dir_path.display()))?;
+            RunConfig::Finetune(cfg.clone()).write(run_dir_path)?;
+        }
         None
     };
+    if let Some(w) = world {
+        w.barrier()?;
+    }
     let job = Job {
         cfg,
         run: run_dir_path.to_path_buf(),
@@ -163,11 +180,22 @@ impl Job {
             .num_threads(self.opts.workers.max(1))
             .build()?;
         let store = Arc::new(ImageStore::new(IMAGE_CACHE_BYTES));
-        let mut log = LogWriter::open(&self.run, Some(state.step))?;
+        // Under MPI each rank trains on its contiguous share of every batch
+        // (by global position, so the augmentations are those one process
+        // would draw), gradients are averaged over ranks, rank 0 writes.
+        let world = crate::distributed::world();
+        let (rank, ranks) = world.map_or((0, 1), |w| (w.rank, w.size));
+        let root = rank == 0;
+        let mine = crate::distributed::share(cfg.batch_size, ranks, rank);
+        let mut log = if root {
+            Some(LogWriter::open(&self.run, Some(state.step))?)
+        } else {
+            None
+        };
         let progress = Progress::steps(
             cfg.steps_per_epoch * cfg.epochs,
             state.step,
-            self.opts.quiet,
+            self.opts.quiet || !root,
             cfg.task.name(),
         );
         let mut window = (Instant::now(), 0usize);
@@ -179,28 +207,32 @@ impl Job {
                     state.epoch as f64 + state.step_in_epoch as f64 / cfg.steps_per_epoch as f64;
                 let lr = cfg.schedule.at(t);
                 let start = (state.step_in_epoch as usize * cfg.batch_size) % order.len().max(1);
-                let idx: Vec<usize> = (0..cfg.batch_size)
+                let idx: Vec<usize> = mine
+                    .clone()
                     .map(|k| order[(start + k) % order.len()])
                     .collect();
                 let step_seed = sample_seed(cfg.seed, state.epoch, state.step);
-                let batch = pool.install(|| self.batch(&idx, step_seed, &store))?;
+                let batch = pool.install(|| self.batch(&idx, mine.start, step_seed, &store))?;
                 let imgs = batch_images::<B>(&batch, cfg.vit.img_size, device);
                 // Stochastic depth draws from Burn's generator: seed it per
                 // step (under a process-wide lock) so a resumed run draws the
-                // same masks as an uninterrupted one.
-                let (loss, parts) = {
+                // same masks as an uninterrupted one; each rank its own.
+                let (loss, mut parts) = {
                     let _rng = smae_run::seed::lock();
-                    B::seed(device, step_seed);
+                    B::seed(device, sample_seed(step_seed, rank as u64, 0));
                     model.batch_loss(imgs, batch, cfg)
                 };
-                let value: f64 = loss.clone().into_scalar().elem();
+                let mut value: f64 = loss.clone().into_scalar().elem();
                 if !value.is_finite() {
                     bail!(
                         "the loss became {value} at step {}; lower the learning rate",
                         state.step
                     );
                 }
-                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+                if let Some(w) = world {
+                    grads = crate::distributed::average_gradients(&model, grads, mine.len(), w)?;
+                }
                 let (m, norm) = optim.step(lr, model, grads);
                 model = m;
                 last_loss = value;
@@ -210,6 +242,10 @@ impl Job {
                 window.1 += cfg.batch_size;
                 if state.step == 1 || state.step % cfg.log_every.max(1) == 0 {
                     let norm = f64::from(smae_models::host::read_f32(norm)[0]);
+                    if let Some(w) = world {
+                        (value, parts) = mean_over_ranks(w, value, parts)?;
+                        last_loss = value;
+                    }
                     let secs = window.0.elapsed().as_secs_f64().max(1e-9);
                     let mut rec = serde_json::json!({
                         "step": state.step, "epoch": t, "lr": lr, "loss": value,
@@ -218,7 +254,9 @@ impl Job {
                     for (k, v) in parts {
                         rec[k] = serde_json::json!(v);
                     }
-                    log.write(&rec)?;
+                    if let Some(log) = log.as_mut() {
+                        log.write(&rec)?;
+                    }
                     progress.message(&format!("loss {value:.4} lr {lr:.2e}"));
                     window = (Instant::now(), 0);
                 }
@@ -228,7 +266,7 @@ impl Job {
                     state.epoch += 1;
                     state.step_in_epoch = 0;
                 }
-                if stop || state.step_in_epoch == 0 {
+                if root && (stop || state.step_in_epoch == 0) {
                     let meta = vec![("smae.task", cfg.task.name().to_string())];
                     checkpoint::write_atomically(&self.run, |dir| {
                         weights::save_official(&model, &dir.join(MODEL), &meta)?;
@@ -248,6 +286,9 @@ impl Job {
             }
         }
         progress.finish();
+        if !root {
+            return Ok(serde_json::json!({ "rank": rank, "final_loss": last_loss }));
+        }
         let metrics = eval::evaluate(M::inference(model.valid()), cfg, &self.data, device)?;
         let out = serde_json::json!({ "task": cfg.task.name(), "split": "validation", "final_loss": last_loss, "metrics": metrics });
         smae_run::atomic::write_json(&self.run.join(eval::METRICS), &out)?;
@@ -267,10 +308,12 @@ impl Job {
         order
     }
 
-    fn batch(&self, idx: &[usize], seed: u64, store: &ImageStore) -> Result<Batch> {
+    /// The samples `idx`, the first at position `first` of the global batch
+    /// (each sample's augmentation is drawn from its global position).
+    fn batch(&self, idx: &[usize], first: usize, seed: u64, store: &ImageStore) -> Result<Batch> {
         let cfg = &self.cfg;
         let size = cfg.vit.img_size as u32;
-        let rng = |k: usize| ChaCha8Rng::seed_from_u64(sample_seed(seed, 0, k as u64));
+        let rng = |k: usize| ChaCha8Rng::seed_from_u64(sample_seed(seed, 0, (first + k) as u64));
         Ok(match &self.data {
             TaskData::Classify { train, .. } => {
                 let views: Vec<Result<(Vec<f32>, i64), String>> = idx
@@ -355,3 +398,24 @@ impl Job {
 /// One augmented view of a sample: its pixels and its labels, or why it
 /// could not be read.
 type View<L> = Result<(Vec<f32>, L), String>;
+
+/// The mean over ranks of a loss and its named parts (every rank trains on
+/// an equal share, so the plain mean is the batch's).
+fn mean_over_ranks(
+    world: &crate::distributed::World,
+    loss: f64,
+    parts: Vec<(&'static str, f64)>,
+) -> Result<(f64, Vec<(&'static str, f64)>)> {
+    let mut buf: Vec<f32> = std::iter::once(loss)
+        .chain(parts.iter().map(|p| p.1))
+        .map(|v| v as f32)
+        .collect();
+    world.sum_f32(&mut buf)?;
+    let n = world.size as f64;
+    let parts = parts
+        .iter()
+        .zip(&buf[1..])
+        .map(|(p, v)| (p.0, f64::from(*v) / n))
+        .collect();
+    Ok((f64::from(buf[0]) / n, parts))
+}

@@ -65,7 +65,9 @@ pub struct PretrainOptions {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// cpu, cuda, cuda:N, or cuda:N,M,... for data parallelism over several
-    /// GPUs. Under MPI each rank drives one device; `cuda` is the local rank's GPU.
+    /// GPUs; wgpu (default adapter) or wgpu:N,M,... (discrete GPUs) on AMD,
+    /// Intel and Apple GPUs. Under MPI each rank drives one device; `cuda` is
+    /// the local rank's GPU.
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// Image decoding threads [default: number of CPUs].

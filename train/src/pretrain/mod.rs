@@ -23,7 +23,6 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 use smae_models::{DecoderConfig, Mae, SelectiveMae, VitConfig};
 use smae_run::checkpoint::{self, TrainerState, MODEL};
 use smae_run::config::{DataSummary, PretrainConfig, RunConfig};
@@ -155,22 +154,8 @@ pub fn resume(run: &Path, data_override: Option<&Path>, opts: &RunOptions) -> Re
     train(cfg, run, &data, opts, Some((ckpt, state)))
 }
 
-/// Under MPI, fails on every rank unless all ranks resolved the same
-/// configuration (data folder and its image count, model, method, seed...).
 fn agree_on_config(cfg: &PretrainConfig) -> Result<()> {
-    let Some(world) = crate::distributed::world() else {
-        return Ok(());
-    };
-    let json = serde_json::to_vec(&RunConfig::Pretrain(cfg.clone()))?;
-    let hash = u64::from_le_bytes(
-        sha2::Sha256::digest(&json)[..8]
-            .try_into()
-            .expect("8 bytes of a digest"),
-    );
-    if !world.agree(hash)? {
-        bail!("the ranks resolved different configurations (data, model, method or seed differ); start every rank with the same arguments and data");
-    }
-    Ok(())
+    crate::distributed::agree_on_config(&RunConfig::Pretrain(cfg.clone()))
 }
 
 fn train(

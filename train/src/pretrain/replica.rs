@@ -11,7 +11,6 @@ use std::thread::JoinHandle;
 
 use anyhow::{anyhow, bail, Context, Result};
 use burn::collective::{self, CollectiveConfig, PeerId, ReduceOperation};
-use burn::module::{ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
@@ -22,7 +21,7 @@ use smae_run::config::{MethodSpec, OptimConfig};
 use smae_run::weights;
 
 use super::method::{sample_rngs, TrainModel};
-use crate::distributed::World;
+use crate::distributed::{average_gradients, World};
 use crate::optim::PretrainOptimizer;
 
 /// A shard of one optimizer step.
@@ -145,7 +144,7 @@ impl<B: AutodiffBackend, M: TrainModel<B>> Replica<B, M> {
                 .map_err(|e| anyhow!("gradient all-reduce failed: {e:?}"))?;
         }
         if let Some(world) = self.world {
-            grads = average_across(&model, grads, n, world)?;
+            grads = average_gradients(&model, grads, n, world)?;
         }
         let (model, grad_norm) = self.optim.step(input.lr, model, grads);
         self.model = Some(model);
@@ -165,75 +164,6 @@ impl<B: AutodiffBackend, M: TrainModel<B>> Replica<B, M> {
         weights::save_official(self.model(), &dir.join(MODEL), metadata)?;
         self.optim.save(dir)
     }
-}
-
-/// Averages gradients over the ranks of `world`, weighting each rank by its
-/// sample count `n` (so the result is the gradient of the mean loss over the
-/// whole global batch, as one process would compute it): every gradient is
-/// flattened into one buffer, read back once, summed with one MPI
-/// all-reduce (the count rides along as the last element) and uploaded once.
-fn average_across<B: AutodiffBackend, M: TrainModel<B>>(
-    model: &M,
-    grads: GradientsParams,
-    n: usize,
-    world: &World,
-) -> Result<GradientsParams> {
-    struct Flatten<'a, B: AutodiffBackend> {
-        grads: &'a GradientsParams,
-        parts: Vec<Tensor<B::InnerBackend, 1>>,
-    }
-    impl<B: AutodiffBackend> ModuleVisitor<B> for Flatten<'_, B> {
-        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<B, D>>) {
-            if let Some(g) = self.grads.get::<B::InnerBackend, D>(p.id) {
-                let len = g.shape().num_elements();
-                self.parts.push(g.reshape([len]));
-            }
-        }
-    }
-    struct Unflatten<'a, B: AutodiffBackend> {
-        old: &'a GradientsParams,
-        flat: Tensor<B::InnerBackend, 1>,
-        offset: usize,
-        out: GradientsParams,
-    }
-    impl<B: AutodiffBackend> ModuleVisitor<B> for Unflatten<'_, B> {
-        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<B, D>>) {
-            if let Some(g) = self.old.get::<B::InnerBackend, D>(p.id) {
-                let dims = g.dims();
-                let len = g.shape().num_elements();
-                let part = self.flat.clone().narrow(0, self.offset, len).reshape(dims);
-                self.offset += len;
-                self.out.register(p.id, part);
-            }
-        }
-    }
-    let mut flat = Flatten::<B> {
-        grads: &grads,
-        parts: Vec::new(),
-    };
-    model.visit(&mut flat);
-    if flat.parts.is_empty() {
-        return Ok(grads);
-    }
-    let device = flat.parts[0].device();
-    let mut values = read_f32(Tensor::cat(flat.parts, 0).mul_scalar(n as f32));
-    values.push(n as f32);
-    world.sum_f32(&mut values)?;
-    let total = values.pop().unwrap_or(0.0);
-    if total <= 0.0 {
-        anyhow::bail!("no rank had a sample in this step");
-    }
-    let len = values.len();
-    let summed = Tensor::<B::InnerBackend, 1>::from_data(TensorData::new(values, [len]), &device)
-        .div_scalar(total);
-    let mut un = Unflatten::<B> {
-        old: &grads,
-        flat: summed,
-        offset: 0,
-        out: GradientsParams::new(),
-    };
-    model.visit(&mut un);
-    Ok(un.out)
 }
 
 /// Only one collective session per process at a time.

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# The one-shot GPU check: everything a GPU machine needs to measure and
+# verify smae's CUDA path in one run, in two halves.
+#
+#   scripts/gpu_check.sh pack [DIR]   here (Rust, network): build the CUDA
+#       binaries (stripped), curate a few real shards, export an ONNX model,
+#       and put them with this script in DIR (default target/gpu-check).
+#   DIR/gpu_check.sh run [DIR]        on the GPU machine (NVIDIA driver,
+#       CUDA 13, Python with onnxruntime; no Rust, no network): prints one
+#       markdown table and writes every raw JSON line to DIR/out (or $OUT).
+#
+# What `run` measures, per GPU (all of them when there are several):
+#   1. step-only images/s and peak device memory of SelectiveMAE and MAE,
+#      vit-base, 224 px, batch 256 (SMAE_GPU_BATCH), and the HOG + selection
+#      share of the SelectiveMAE step;
+#   2. end-to-end images/s (loader, decoding, augmentation, upload, logging)
+#      of real pre-training on the curated shards;
+#   3. data parallel over every GPU of the machine (--device cuda:0,1,...),
+#      and over MPI ranks (one GPU each) when mpirun is installed and the
+#      binary was built with `--features mpi`;
+#   4. smae-infer (a classifier of the same encoder) on ONNX Runtime CUDA
+#      and TensorRT against its CPU and tract, on a real scene, when the onnxruntime library found is a GPU build.
+# Precision: only f32 exists (bf16 is not implemented; the table says so).
+#
+# Knobs (for a dry run on a machine without a GPU, e.g. with a debug build):
+#   SMAE_GPU_BIN      take the three binaries from this folder instead of
+#                     building them (e.g. target/debug after the test build)
+#   SMAE_GPU_DEVICE   device prefix for run (default cuda; `cpu` for a dry run)
+#   SMAE_GPU_MODEL SMAE_GPU_IMG SMAE_GPU_PATCH SMAE_GPU_BATCH SMAE_GPU_STEPS
+#                     model, image side, patch, per-GPU batch, timed steps
+#                     (default vit-base 224 16 256 10)
+set -euo pipefail
+
+mode=${1:-}
+case "$mode" in
+pack)
+  cd "$(dirname "$0")/.."
+  dir=$(realpath -m "${2:-target/gpu-check}")
+  bindir=${SMAE_GPU_BIN:-target/release}
+  scripts/setup.sh >/dev/null
+  if [ -z "${SMAE_GPU_BIN:-}" ]; then
+    # The CUDA API is pinned to 13.0 (driver 580 or newer); the driver and
+    # NVRTC are loaded at run time, so this builds without a CUDA toolkit.
+    # No `mpi` feature: it links libmpi, which the GPU machine may not have.
+    export CUDARC_CUDA_VERSION=13000
+    cargo build --quiet --release --features cuda -p smae-train --bin smae-train
+    cargo build --quiet --release -p smae-infer --features cuda --bin smae-infer
+    cargo build --quiet --release -p smae-export --bin smae-export
+  fi
+  rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/shards"
+  for b in smae-train smae-infer smae-export; do
+    cp "$bindir/$b" "$dir/bin/" && strip "$dir/bin/$b"
+  done
+  cp scripts/gpu_check.sh "$dir/"
+  # Real imagery: NEON chips (deepforest wheel) and the test rasters,
+  # curated as users would, at two slicing offsets for more distinct crops.
+  data=${SMAE_TEST_DATA:-tests/data}
+  for seed in 0 1 2; do
+    "$dir/bin/smae-train" curate --input neon=data/deepforest --input test="$data" \
+      --output "$dir/shards/s$seed" --crop 224 --max-side 320 --min-side 224 \
+      --shard-size 1000 --seed "$seed" --quiet >/dev/null
+  done
+  # A scene and a model for smae-infer: a vit-base classifier (patch 16,
+  # 224 px) fine-tuned one step on real images (the architecture matters here,
+  # not the weights), exported with its card.
+  cp "$data/deepforest/5b90f92da0d7280005fab355_4310.tif" "$dir/scene.tif"
+  work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
+  mkdir -p "$work/cls/urban" "$work/cls/rural"
+  cp "$data/derived/rd_new_800.jpg" "$data/derived/cogeo_1024.jpg" "$work/cls/urban/"
+  cp "$data/derived/drone_1616x1565.jpg" "$data/sahi/boats.jpg" "$work/cls/rural/"
+  "$dir/bin/smae-train" finetune --task classify --data "$work/cls" --output "$work/run" \
+    --init none --model "${SMAE_GPU_MODEL:-vit-base}" --img-size "${SMAE_GPU_IMG:-224}" \
+    --patch-size "${SMAE_GPU_PATCH:-16}" --batch-size 2 --stop-after-steps 1 --quiet
+  "$dir/bin/smae-export" --run "$work/run" --output "$dir/model.onnx" >/dev/null
+  echo "packed $(du -sh "$dir" | cut -f1) in $dir:" >&2
+  du -sh "$dir"/bin/* "$dir/shards" "$dir/model.onnx" >&2
+  ;;
+
+run)
+  dir=$(realpath "${2:-$(dirname "$0")}")
+  out=${OUT:-$dir/out}
+  mkdir -p "$out"
+  bin=$dir/bin
+  dev=${SMAE_GPU_DEVICE:-cuda}
+  model=${SMAE_GPU_MODEL:-vit-base} img=${SMAE_GPU_IMG:-224} patch=${SMAE_GPU_PATCH:-16}
+  batch=${SMAE_GPU_BATCH:-256} steps=${SMAE_GPU_STEPS:-10}
+  shape=(--model "$model" --img-size "$img" --patch-size "$patch" --batch-size "$batch")
+  table=$out/table.md
+  row() { printf '| %s |\n' "$(IFS='|'; echo "$*" | sed 's/|/ | /g')" | tee -a "$table"; }
+  field() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); v=d
+for k in sys.argv[2].split("."): v=v.get(k) if isinstance(v,dict) else None
+print("-" if v is None else (f"{v:.4g}" if isinstance(v,float) else v))' "$1" "$2"; }
+  : > "$table"
+
+  if [ "$dev" = cuda ]; then
+    nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv | tee "$out/gpus.csv"
+    ngpu=$(nvidia-smi --query-gpu=index --format=csv,noheader | wc -l)
+    devices=$(seq -s, 0 $((ngpu - 1)))
+  else
+    ngpu=1 devices=""
+  fi
+  echo "# smae GPU check, $(date -u +%F) on $(hostname): $model, ${img} px, batch $batch per device, f32" | tee -a "$table"
+  row "what" "device" "method" "images/s" "peak MiB" "HOG+selection" "note"
+  row "---" "---" "---" "---" "---" "---" "---"
+
+  # 1. Step-only, each GPU alone.
+  for ((g = 0; g < ngpu; g++)); do
+    d=$dev && [ "$dev" = cuda ] && d=cuda:$g
+    "$bin/smae-train" bench "${shape[@]}" --device "$d" --steps "$steps" --warmup 3 \
+      > "$out/step-$g.jsonl" 2> "$out/step-$g.err" || echo '{"error":"failed"}' >> "$out/step-$g.jsonl"
+    while read -r line; do
+      m=$(field "$line" method); [ "$m" = "-" ] && continue
+      row "step" "$d" "$m" "$(field "$line" images_per_s)" \
+        "$(python3 -c "print(round($(field "$line" peak_bytes)/2**20))" 2>/dev/null || echo -)" \
+        "$(field "$line" selection_share)" "$(field "$line" peak_kind)"
+    done < "$out/step-$g.jsonl"
+  done
+  row "bf16" "-" "both" "-" "-" "-" "not implemented (f32 only)"
+
+  # 2. End to end on the curated shards (first GPU).
+  d=$dev && [ "$dev" = cuda ] && d=cuda:0
+  "$bin/smae-train" bench "${shape[@]}" --device "$d" --steps "$steps" --warmup 3 \
+    --data "$dir/shards" > "$out/e2e.jsonl" 2> "$out/e2e.err" || true
+  while read -r line; do
+    m=$(field "$line" method); [ "$m" = "-" ] && continue
+    row "end to end" "$d" "$m" "$(field "$line" images_per_s)" "-" "-" "loader included"
+  done < "$out/e2e.jsonl"
+
+  # 3. Data parallel over all GPUs of the machine, in process and over MPI.
+  if [ "$ngpu" -gt 1 ]; then
+    "$bin/smae-train" bench "${shape[@]}" --device "cuda:$devices" --steps "$steps" --warmup 3 \
+      > "$out/dp.jsonl" 2> "$out/dp.err" || true
+    while read -r line; do
+      m=$(field "$line" method); [ "$m" = "-" ] && continue
+      row "data parallel" "cuda:$devices" "$m" "$(field "$line" images_per_s)" "-" "-" "Burn collective, in process"
+    done < "$out/dp.jsonl"
+    if command -v mpirun >/dev/null && ldd "$bin/smae-train" | grep -q libmpi; then
+      export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+      mpirun -np "$ngpu" --bind-to none "$bin/smae-train" pretrain --data "$dir/shards" \
+        --output "$out/mpi-run" --method selective "${shape[@]}" --device cuda --epochs 1000 \
+        --stop-after-steps $((steps + 3)) --log-every 1 --quiet > "$out/mpi.out" 2>&1 || true
+      rate=$(python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])][3:]
+print(f"{sum(x[\"images_per_s\"] for x in r)/len(r):.4g}" if r else "-")' "$out/mpi-run/log.jsonl" 2>/dev/null || echo -)
+      row "MPI ranks" "$ngpu x cuda" "selective" "$rate" "-" "-" "host all-reduce (NCCL not implemented)"
+    else
+      row "MPI ranks" "-" "-" "-" "-" "-" "needs mpirun and a build with --features mpi"
+    fi
+  fi
+
+  # 4. smae-infer: ONNX Runtime CUDA / TensorRT against CPU, and tract.
+  lib=$(python3 -c 'import onnxruntime, glob, os; print((glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), "capi", "libonnxruntime.so*")) or [""])[0])' 2>/dev/null || true)
+  export ORT_DYLIB_PATH=${ORT_DYLIB_PATH:-$lib}
+  # onnxruntime-gpu's CUDA, cuDNN and cuBLAS libraries come as pip packages.
+  nv=$(python3 -c 'import glob, os, site; print(":".join(sorted(d for p in site.getsitepackages() for d in glob.glob(os.path.join(p, "nvidia", "*", "lib")))))' 2>/dev/null || true)
+  export LD_LIBRARY_PATH=${nv:+$nv:}${LD_LIBRARY_PATH:-}
+  providers=$(python3 -c 'import onnxruntime; print(",".join(onnxruntime.get_available_providers()))' 2>/dev/null || echo "")
+  for run in "ort cpu" "tract cpu" "ort cuda" "ort tensorrt"; do
+    set -- $run
+    if [ "$2" = cuda ] && [[ $providers != *CUDAExecutionProvider* ]]; then
+      row "infer" "$2" "$1" "-" "-" "-" "no CUDA provider in $ORT_DYLIB_PATH"; continue
+    fi
+    if [ "$2" = tensorrt ] && [[ $providers != *TensorrtExecutionProvider* ]]; then
+      row "infer" "$2" "$1" "-" "-" "-" "no TensorRT provider"; continue
+    fi
+    if line=$("$bin/smae-infer" run --model "$dir/model.onnx" --input "$dir/scene.tif" \
+      --output "$out/infer-$1-$2.tif" --backend "$1" --device "$2" --quiet --json 2> "$out/infer-$1-$2.err" | tail -1); then
+      echo "$line" >> "$out/infer.jsonl"
+      row "infer" "$2" "$1" "$(field "$line" megapixels_per_s) MP/s" "-" "-" "$model classifier, 2048 px scene"
+    else
+      row "infer" "$2" "$1" "-" "-" "-" "failed: $(head -c 200 "$out/infer-$1-$2.err" | tr '\n|' '  ')"
+    fi
+  done
+  echo "raw JSON and logs: $out" >&2
+  ;;
+
+*)
+  sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+  ;;
+esac
