@@ -28,7 +28,7 @@ use smae_run::model::build_task;
 use smae_run::schedule::LrSchedule;
 use smae_run::weights;
 use smae_tests::{json, make_chips, smae, Scratch};
-use smae_train::finetune::tasks::{Batch, TaskModel};
+use smae_train::finetune::tasks::{batch_images, Batch, TaskModel};
 use smae_train::pretrain::build_model;
 use smae_train::pretrain::method::{sample_rngs, Pretrainer};
 
@@ -361,23 +361,6 @@ fn batch(task: Task) -> Batch {
     }
 }
 
-fn clone_batch(b: &Batch) -> Batch {
-    match b {
-        Batch::Classify { pixels, labels } => Batch::Classify {
-            pixels: pixels.clone(),
-            labels: labels.clone(),
-        },
-        Batch::Segment { pixels, masks } => Batch::Segment {
-            pixels: pixels.clone(),
-            masks: masks.clone(),
-        },
-        Batch::Detect { pixels, gts } => Batch::Detect {
-            pixels: pixels.clone(),
-            gts: gts.clone(),
-        },
-    }
-}
-
 /// One fine-tuning step's loss and gradients on both backends.
 fn finetune_step<C: TaskModel<Cpu>, G: TaskModel<Gpu>>(task: Task) {
     let device = gpu();
@@ -385,14 +368,11 @@ fn finetune_step<C: TaskModel<Cpu>, G: TaskModel<Gpu>>(task: Task) {
     let cpu: C = build_task(&cfg, &FlexDevice, None).unwrap();
     let mut gpu_model: G = build_task(&cfg, &device, None).unwrap();
     copy_weights(&cpu, &mut gpu_model, &format!("{task:?}"));
-    let b = batch(task);
-    let p = match &b {
-        Batch::Classify { pixels, .. }
-        | Batch::Segment { pixels, .. }
-        | Batch::Detect { pixels, .. } => pixels.clone(),
-    };
-    let (l_cpu, _) = cpu.batch_loss(upload::<Cpu>(&p, &FlexDevice), clone_batch(&b), &cfg);
-    let (l_gpu, _) = gpu_model.batch_loss(upload::<Gpu>(&p, &device), clone_batch(&b), &cfg);
+    // `batch` is deterministic: one copy per backend.
+    let imgs = batch_images::<Cpu>(&batch(task), SIZE, &FlexDevice);
+    let (l_cpu, _) = cpu.batch_loss(imgs, batch(task), &cfg);
+    let imgs = batch_images::<Gpu>(&batch(task), SIZE, &device);
+    let (l_gpu, _) = gpu_model.batch_loss(imgs, batch(task), &cfg);
     let loss = (values(l_cpu.clone().inner()), values(l_gpu.clone().inner()));
     let grads = (gradients(&cpu, l_cpu), gradients(&gpu_model, l_gpu));
     if task == Task::Segment {
