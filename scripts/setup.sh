@@ -13,7 +13,7 @@ command -v python3 >/dev/null || need_apt+=(python3)
 # libclang for the bindings the mpi crate generates at build time.
 command -v mpirun >/dev/null || need_apt+=(openmpi-bin)
 command -v mpicc >/dev/null || need_apt+=(libopenmpi-dev)
-ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
+ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
 # Burn's wgpu backend in the tests: Mesa's software Vulkan driver (lavapipe)
 # and the Vulkan loader.
 ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 || need_apt+=(mesa-vulkan-drivers)
