@@ -5,9 +5,9 @@
 
 use burn::nn::Linear;
 use burn::prelude::*;
-use burn::tensor::module::attention;
 
 use crate::init;
+use crate::precision::{attention, linear};
 
 /// Self-attention: `proj(softmax(q k^T / sqrt(dh)) v)` with q, k, v from one Linear(D, 3D).
 #[derive(Module, Debug)]
@@ -29,14 +29,12 @@ impl<B: Backend> Attention<B> {
     /// `[B, N, D]` -> `[B, N, D]`.
     pub fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let [b, n, d] = x.dims();
-        let qkv = self
-            .qkv
-            .forward(x)
+        let qkv = linear(&self.qkv, x)
             .reshape([b, n, 3, self.heads, d / self.heads])
             .permute([2, 0, 3, 1, 4]);
         let [q, k, v] = split3(qkv);
-        let out = attention(q, k, v, None, None, Default::default());
-        self.proj.forward(merge_heads(out))
+        let out = attention(q, k, v);
+        linear(&self.proj, merge_heads(out))
     }
 }
 
@@ -65,20 +63,16 @@ impl<B: Backend> CrossAttention<B> {
         let [b, nq, d] = x.dims();
         let [_, nk, _] = memory.dims();
         let dh = d / self.heads;
-        let q = self
-            .q
-            .forward(x)
+        let q = linear(&self.q, x)
             .reshape([b, nq, self.heads, dh])
             .swap_dims(1, 2);
-        let kv = self
-            .kv
-            .forward(memory)
+        let kv = linear(&self.kv, memory)
             .reshape([b, nk, 2, self.heads, dh])
             .permute([2, 0, 3, 1, 4]);
         let k = kv.clone().narrow(0, 0, 1).squeeze_dim::<4>(0);
         let v = kv.narrow(0, 1, 1).squeeze_dim::<4>(0);
-        let out = attention(q, k, v, None, None, Default::default());
-        self.proj.forward(merge_heads(out))
+        let out = attention(q, k, v);
+        linear(&self.proj, merge_heads(out))
     }
 }
 

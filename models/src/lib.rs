@@ -22,6 +22,7 @@ pub mod mae_decoder;
 pub mod mlp;
 pub mod patchify;
 pub mod pos_embed;
+pub mod precision;
 pub mod psts;
 pub mod selection;
 pub mod selective_mae;

@@ -5,6 +5,7 @@ use burn::prelude::*;
 use burn::tensor::activation::gelu;
 
 use crate::init;
+use crate::precision::linear;
 
 #[derive(Module, Debug)]
 pub struct Mlp<B: Backend> {
@@ -21,6 +22,6 @@ impl<B: Backend> Mlp<B> {
     }
 
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        self.fc2.forward(gelu(self.fc1.forward(x)))
+        linear(&self.fc2, gelu(linear(&self.fc1, x)))
     }
 }
