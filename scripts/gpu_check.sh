@@ -16,11 +16,15 @@
 #   2. end-to-end images/s (loader, decoding, augmentation, upload, logging)
 #      of real pre-training on the curated shards;
 #   3. data parallel over every GPU of the machine (--device cuda:0,1,...),
-#      and over MPI ranks (one GPU each) when mpirun is installed and the
-#      binary was built with `--features mpi`;
+#      and over MPI ranks (one GPU each, gradients through NCCL when
+#      libnccl.so.2 is found, e.g. PyTorch's nvidia-nccl wheel) when mpirun
+#      and libmpi are there: images/s, the NCCL all-reduce time and
+#      bandwidth for vit-tiny and vit-base gradients, and the losses of a
+#      short N-rank run against one GPU with the same global batch;
 #   4. smae-infer (a classifier of the same encoder) on ONNX Runtime CUDA
 #      and TensorRT against its CPU and tract, on a real scene, when the onnxruntime library found is a GPU build.
-# Precision: only f32 exists (bf16 is not implemented; the table says so).
+# Precision: step-only figures in f32 and, on the first GPU, with
+# `--precision bf16` (bf16 matmuls and attention, f32 weights).
 #
 # Knobs (for a dry run on a machine without a GPU, e.g. with a debug build):
 #   SMAE_GPU_BIN      take the three binaries from this folder instead of
@@ -41,15 +45,19 @@ pack)
   if [ -z "${SMAE_GPU_BIN:-}" ]; then
     # The CUDA API is pinned to 13.0 (driver 580 or newer); the driver and
     # NVRTC are loaded at run time, so this builds without a CUDA toolkit.
-    # No `mpi` feature: it links libmpi, which the GPU machine may not have.
+    # The plain binary has no `mpi` feature (it links libmpi, which the GPU
+    # machine may not have); smae-train-mpi and the all-reduce timer have it.
     export CUDARC_CUDA_VERSION=13000
+    cargo build --quiet --release --features cuda,mpi -p smae-train --bin smae-train --example allreduce
+    cp target/release/smae-train target/release/smae-train-mpi
+    cp target/release/examples/allreduce target/release/allreduce
     cargo build --quiet --release --features cuda -p smae-train --bin smae-train
     cargo build --quiet --release -p smae-infer --features cuda --bin smae-infer
     cargo build --quiet --release -p smae-export --bin smae-export
   fi
   rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/shards"
-  for b in smae-train smae-infer smae-export; do
-    cp "$bindir/$b" "$dir/bin/" && strip "$dir/bin/$b"
+  for b in smae-train smae-infer smae-export smae-train-mpi allreduce; do
+    if [ -f "$bindir/$b" ]; then cp "$bindir/$b" "$dir/bin/" && strip "$dir/bin/$b"; fi
   done
   cp scripts/gpu_check.sh "$dir/"
   # Real imagery: NEON chips (deepforest wheel) and the test rasters,
@@ -91,6 +99,19 @@ run)
 for k in sys.argv[2].split("."): v=v.get(k) if isinstance(v,dict) else None
 print("-" if v is None else (f"{v:.4g}" if isinstance(v,float) else v))' "$1" "$2"; }
   : > "$table"
+  # Table rows from `bench` JSON lines: step_rows LABEL DEVICE FILE.
+  step_rows() {
+    while read -r line; do
+      m=$(field "$line" method); [ "$m" = "-" ] && continue
+      row "$1" "$2" "$m" "$(field "$line" images_per_s)" \
+        "$(python3 -c "print(round($(field "$line" peak_bytes)/2**20))" 2>/dev/null || echo -)" \
+        "$(field "$line" selection_share)" "$(field "$line" peak_kind)"
+    done < "$3"
+  }
+  # CUDA libraries that come as pip packages (PyTorch's NCCL, onnxruntime-gpu's
+  # cuDNN and cuBLAS), for NCCL and the ONNX Runtime CUDA provider.
+  nv=$(python3 -c 'import glob, os, site; print(":".join(sorted(d for p in site.getsitepackages() for d in glob.glob(os.path.join(p, "nvidia", "*", "lib")))))' 2>/dev/null || true)
+  export LD_LIBRARY_PATH=${nv:+$nv:}${LD_LIBRARY_PATH:-}
 
   if [ "$dev" = cuda ]; then
     nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv | tee "$out/gpus.csv"
@@ -99,7 +120,7 @@ print("-" if v is None else (f"{v:.4g}" if isinstance(v,float) else v))' "$1" "$
   else
     ngpu=1 devices=""
   fi
-  echo "# smae GPU check, $(date -u +%F) on $(hostname): $model, ${img} px, batch $batch per device, f32" | tee -a "$table"
+  echo "# smae GPU check, $(date -u +%F) on $(hostname): $model, ${img} px, batch $batch per device" | tee -a "$table"
   row "what" "device" "method" "images/s" "peak MiB" "HOG+selection" "note"
   row "---" "---" "---" "---" "---" "---" "---"
 
@@ -108,14 +129,13 @@ print("-" if v is None else (f"{v:.4g}" if isinstance(v,float) else v))' "$1" "$
     d=$dev && [ "$dev" = cuda ] && d=cuda:$g
     "$bin/smae-train" bench "${shape[@]}" --device "$d" --steps "$steps" --warmup 3 \
       > "$out/step-$g.jsonl" 2> "$out/step-$g.err" || echo '{"error":"failed"}' >> "$out/step-$g.jsonl"
-    while read -r line; do
-      m=$(field "$line" method); [ "$m" = "-" ] && continue
-      row "step" "$d" "$m" "$(field "$line" images_per_s)" \
-        "$(python3 -c "print(round($(field "$line" peak_bytes)/2**20))" 2>/dev/null || echo -)" \
-        "$(field "$line" selection_share)" "$(field "$line" peak_kind)"
-    done < "$out/step-$g.jsonl"
+    step_rows step "$d" "$out/step-$g.jsonl"
   done
-  row "bf16" "-" "both" "-" "-" "-" "not implemented (f32 only)"
+  # bf16 matmuls and attention, first GPU.
+  d=$dev && [ "$dev" = cuda ] && d=cuda:0
+  "$bin/smae-train" bench "${shape[@]}" --device "$d" --steps "$steps" --warmup 3 --precision bf16 \
+    > "$out/step-bf16.jsonl" 2> "$out/step-bf16.err" || echo '{"error":"failed"}' >> "$out/step-bf16.jsonl"
+  step_rows "step bf16" "$d" "$out/step-bf16.jsonl"
 
   # 2. End to end on the curated shards (first GPU).
   d=$dev && [ "$dev" = cuda ] && d=cuda:0
@@ -134,25 +154,42 @@ print("-" if v is None else (f"{v:.4g}" if isinstance(v,float) else v))' "$1" "$
       m=$(field "$line" method); [ "$m" = "-" ] && continue
       row "data parallel" "cuda:$devices" "$m" "$(field "$line" images_per_s)" "-" "-" "Burn collective, in process"
     done < "$out/dp.jsonl"
-    if command -v mpirun >/dev/null && ldd "$bin/smae-train" | grep -q libmpi; then
+    mpibin=$bin/smae-train-mpi
+    if command -v mpirun >/dev/null && [ -x "$mpibin" ] && ! ldd "$mpibin" | grep -q "not found"; then
       export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-      mpirun -np "$ngpu" --bind-to none "$bin/smae-train" pretrain --data "$dir/shards" \
+      mpirun -np "$ngpu" --bind-to none "$mpibin" pretrain --data "$dir/shards" \
         --output "$out/mpi-run" --method selective "${shape[@]}" --device cuda --epochs 1000 \
         --stop-after-steps $((steps + 3)) --log-every 1 --quiet > "$out/mpi.out" 2>&1 || true
+      path=NCCL && grep -q "NCCL is not in use" "$out/mpi.out" && path="host MPI (no libnccl.so.2)"
       rate=$(python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])][3:]
 print(f"{sum(x[\"images_per_s\"] for x in r)/len(r):.4g}" if r else "-")' "$out/mpi-run/log.jsonl" 2>/dev/null || echo -)
-      row "MPI ranks" "$ngpu x cuda" "selective" "$rate" "-" "-" "host all-reduce (NCCL not implemented)"
+      row "MPI ranks" "$ngpu x cuda" "selective" "$rate" "-" "-" "gradients: $path"
+      # The all-reduce alone: NCCL on the GPUs against MPI on host memory.
+      for d in cuda cpu; do
+        mpirun -np "$ngpu" --bind-to none "$bin/allreduce" --device "$d" > "$out/allreduce-$d.jsonl" 2> "$out/allreduce-$d.err" || true
+        while read -r line; do
+          row "all-reduce" "$ngpu x $d" "$(field "$line" model)" "$(field "$line" gb_per_s) GB/s" "-" "-" "$(field "$line" allreduce_ms) ms, $(field "$line" megabytes) MB, $(field "$line" path)"
+        done < "$out/allreduce-$d.jsonl"
+      done
+      # Same global batch on one GPU and on N ranks: the losses must agree.
+      small=(--model vit-tiny --img-size 64 --patch-size 8 --epochs 1000 --stop-after-steps 5 --log-every 1 --seed 7 --quiet)
+      "$bin/smae-train" pretrain --data "$dir/shards" --output "$out/one-gpu" "${small[@]}" \
+        --batch-size $((8 * ngpu)) --device cuda:0 > "$out/one-gpu.out" 2>&1 || true
+      mpirun -np "$ngpu" --bind-to none "$mpibin" pretrain --data "$dir/shards" --output "$out/n-ranks" \
+        "${small[@]}" --batch-size 8 --device cuda > "$out/n-ranks.out" 2>&1 || true
+      verdict=$(python3 -c 'import json,sys
+a,b=[[json.loads(l)["loss"] for l in open(f)] for f in sys.argv[1:]]
+d=max(abs(x-y)/max(abs(x),1e-6) for x,y in zip(a,b)) if a and len(a)==len(b) else None
+print("no result" if d is None else f"{len(a)} steps, max rel. loss diff {d:.2e}: " + ("agree" if d < 1e-3 else "DIFFER"))' "$out/one-gpu/log.jsonl" "$out/n-ranks/log.jsonl" 2>/dev/null || echo "no result")
+      row "1 GPU vs $ngpu ranks" "cuda" "selective" "-" "-" "-" "vit-tiny 64 px, global batch $((8 * ngpu)): $verdict"
     else
-      row "MPI ranks" "-" "-" "-" "-" "-" "needs mpirun and a build with --features mpi"
+      row "MPI ranks" "-" "-" "-" "-" "-" "needs mpirun and libmpi (bin/smae-train-mpi)"
     fi
   fi
 
   # 4. smae-infer: ONNX Runtime CUDA / TensorRT against CPU, and tract.
   lib=$(python3 -c 'import onnxruntime, glob, os; print((glob.glob(os.path.join(os.path.dirname(onnxruntime.__file__), "capi", "libonnxruntime.so*")) or [""])[0])' 2>/dev/null || true)
   export ORT_DYLIB_PATH=${ORT_DYLIB_PATH:-$lib}
-  # onnxruntime-gpu's CUDA, cuDNN and cuBLAS libraries come as pip packages.
-  nv=$(python3 -c 'import glob, os, site; print(":".join(sorted(d for p in site.getsitepackages() for d in glob.glob(os.path.join(p, "nvidia", "*", "lib")))))' 2>/dev/null || true)
-  export LD_LIBRARY_PATH=${nv:+$nv:}${LD_LIBRARY_PATH:-}
   providers=$(python3 -c 'import onnxruntime; print(",".join(onnxruntime.get_available_providers()))' 2>/dev/null || echo "")
   for run in "ort cpu" "tract cpu" "ort cuda" "ort tensorrt"; do
     set -- $run
@@ -174,7 +211,7 @@ print(f"{sum(x[\"images_per_s\"] for x in r)/len(r):.4g}" if r else "-")' "$out/
   ;;
 
 *)
-  sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

@@ -156,6 +156,10 @@ pub struct PretrainConfig {
     pub seed: u64,
     /// Write a `log.jsonl` line every this many steps.
     pub log_every: u64,
+    /// Precision of the transformer matmuls (runs written before this
+    /// option existed are f32).
+    #[serde(default)]
+    pub precision: smae_models::precision::Precision,
 }
 
 /// Everything that decides which patches a step sees and predicts.

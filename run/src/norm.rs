@@ -13,6 +13,12 @@ pub const SCALE_8BIT: f64 = 1.0 / 255.0;
 
 /// `(x / 255 - mean) / std`, channel-major into `out`.
 pub fn normalize_into(img: &RgbImage, mean: &[f32; 3], std: &[f32; 3], out: &mut [f32]) {
+    channel_major_into(img, out, |c, v| (v as f32 / 255.0 - mean[c]) / std[c]);
+}
+
+/// An RGB image as three planes, R then G then B, each byte mapped by
+/// `value(channel, byte)`.
+pub fn channel_major_into<T>(img: &RgbImage, out: &mut [T], value: impl Fn(usize, u8) -> T) {
     let plane = (img.width() * img.height()) as usize;
     assert_eq!(
         out.len(),
@@ -21,7 +27,7 @@ pub fn normalize_into(img: &RgbImage, mean: &[f32; 3], std: &[f32; 3], out: &mut
     );
     for (i, px) in img.pixels().enumerate() {
         for c in 0..3 {
-            out[c * plane + i] = (px[c] as f32 / 255.0 - mean[c]) / std[c];
+            out[c * plane + i] = value(c, px[c]);
         }
     }
 }

@@ -20,6 +20,25 @@ pub enum DeviceList {
 }
 
 impl DeviceList {
+    /// Under MPI a plain `--device cuda` means the GPU of this rank's local rank,
+    /// so one command line serves every rank of a node; and each rank drives one
+    /// device (the all-reduce across ranks is one collective call per rank).
+    pub fn for_rank(self, spec: &str) -> Result<Self> {
+        let Some(w) = crate::distributed::world() else {
+            return Ok(self);
+        };
+        let count = match &self {
+            Self::Cuda(_) if spec.trim() == "cuda" => return Ok(Self::Cuda(vec![w.local_rank])),
+            Self::Cpu(n) => *n,
+            Self::Cuda(ids) => ids.len(),
+            Self::Wgpu(ids) => ids.as_ref().map_or(1, Vec::len),
+        };
+        if count > 1 {
+            bail!("--device '{spec}' lists {count} devices, but under MPI each rank drives one: start one rank per device (mpirun -np <devices>) with --device cuda");
+        }
+        Ok(self)
+    }
+
     pub fn parse(spec: &str) -> Result<Self> {
         let spec = spec.trim();
         let bad = || {

@@ -16,7 +16,7 @@ use smae_run::kinds::Method;
 use smae_train::optim::PretrainOptimizer;
 use smae_train::pretrain::build_model;
 use smae_train::pretrain::method::TrainModel;
-use smae_train::pretrain::replica::{Replica, ReplicaSpec, StepInput};
+use smae_train::pretrain::replica::{Pixels, Replica, ReplicaSpec, StepInput};
 
 type B = Autodiff<Flex>;
 
@@ -71,20 +71,23 @@ fn replica<M: TrainModel<B> + burn_store::ModuleSnapshot<B>>(
         seed: 7,
         img_size: 32,
         in_chans: 3,
+        mean: smae_run::norm::IMAGENET_MEAN,
+        std: smae_run::norm::IMAGENET_STD,
+        precision: Default::default(),
     };
     let optim = PretrainOptimizer::new(&model, &spec.optim);
     Replica::new(model, optim, device, spec)
 }
 
 /// A deterministic batch of 4 images with texture in some patches.
-fn images() -> Vec<f32> {
+fn images() -> Vec<u8> {
     (0..4 * 3 * 32 * 32)
         .map(|i| {
             let (x, y) = (i % 32, (i / 32) % 32);
             if x < 16 && y < 16 {
-                ((x * 7 + y * 13 + i / 1024) % 11) as f32 / 5.0 - 1.0
+                ((x * 7 + y * 13 + i / 1024) % 11 * 23) as u8
             } else {
-                0.25
+                160
             }
         })
         .collect()
@@ -92,7 +95,7 @@ fn images() -> Vec<f32> {
 
 fn input(step: u64, read: bool) -> StepInput {
     StepInput {
-        images: images(),
+        images: Pixels::new(images()),
         weights: vec![1.0; 4],
         first: 0,
         lr: 1e-3,
@@ -186,4 +189,37 @@ fn reported_norm_is_before_clipping() {
     let norm = out.grad_norm.unwrap();
     assert!(norm.is_finite() && norm > 1e-2, "norm {norm}");
     assert_eq!(out.losses.len(), 4);
+}
+
+/// The device normalises the 8-bit upload exactly as the host did before
+/// (`smae_run::norm::normalize_into`, the f32 reference): same operations,
+/// same order, bit for bit on the CPU backend.
+#[test]
+fn pixels_are_normalised_on_the_device_as_on_the_host() {
+    let r =
+        replica::<SelectiveMae<B>>(spec(Method::Selective, SelectionMode::HogTopk, false), None);
+    let px = images();
+    let got = r
+        .images(px.clone(), 4)
+        .into_data()
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .unwrap();
+    let plane = 32 * 32;
+    let mut want = Vec::new();
+    for img in px.chunks(3 * plane) {
+        let rgb = image::RgbImage::from_fn(32, 32, |x, y| {
+            let i = (y * 32 + x) as usize;
+            image::Rgb([img[i], img[plane + i], img[2 * plane + i]])
+        });
+        let mut out = vec![0f32; 3 * plane];
+        smae_run::norm::normalize_into(
+            &rgb,
+            &smae_run::norm::IMAGENET_MEAN,
+            &smae_run::norm::IMAGENET_STD,
+            &mut out,
+        );
+        want.extend(out);
+    }
+    assert_eq!(got, want);
 }

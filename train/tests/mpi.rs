@@ -237,6 +237,23 @@ fn ranks_with_different_settings_refuse_to_start() {
     assert!(!run.join("checkpoint").exists());
 }
 
+/// Under MPI each rank drives one device: a rank given several is refused
+/// before anything is written.
+#[test]
+fn a_rank_with_several_devices_is_refused() {
+    let dir = Scratch::new("mpi-devices");
+    let data = chips(&dir);
+    let run = dir.join("run");
+    let mut a = args(&data, &run, "4", &[]);
+    let device = a.iter().position(|x| *x == "--device").unwrap() + 1;
+    a[device] = "cpu:2";
+    let out = mpirun().args(["-np", "2", BIN]).args(&a).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("each rank drives one"), "{err}");
+    assert!(!run.exists() || !run.join("checkpoint").exists());
+}
+
 /// Fine-tuning across ranks: a classifier trained on two ranks of 4 images
 /// takes the same steps as one process of 8 (augmentations are drawn by
 /// global position, gradients averaged over ranks), and the two-rank run

@@ -38,6 +38,9 @@ pub struct BenchArgs {
     pub warmup: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// f32, or bf16 matmuls and attention (mixed precision, as `pretrain`).
+    #[arg(long, default_value = "f32", value_parser = crate::pretrain::config::parse_precision)]
+    pub precision: smae_models::precision::Precision,
     /// End to end: real pre-training on this image folder (loader, decoding,
     /// augmentation, upload, logging included) instead of steps on one
     /// prepared batch; times the last `--steps` steps after at least
@@ -61,6 +64,7 @@ impl BenchArgs {
             steps: self.steps,
             warmup: self.warmup,
             seed: self.seed,
+            precision: self.precision,
         })
     }
 }

@@ -1,23 +1,24 @@
 //! MAE's pre-training augmentation: RandomResizedCrop(scale 0.2-1, ratio
-//! 3/4-4/3, bicubic) + horizontal flip + ImageNet normalisation, following
-//! torchvision's sampling rule so crops have the same distribution.
+//! 3/4-4/3, bicubic) + horizontal flip, following torchvision's sampling rule
+//! so crops have the same distribution. The result stays 8-bit: ImageNet
+//! normalisation runs on the device after the upload (a quarter of the
+//! bytes of f32), see `pretrain::replica`.
 
 use image::imageops::{self, FilterType};
 use image::RgbImage;
 use rand::Rng;
 use smae_run::config::Augment;
-use smae_run::norm::normalize_into;
 
-/// Crops, resizes, maybe flips and normalises `img` into `out`
-/// (`3 * size * size` floats, channel-major) as `aug` says.
-pub fn apply<R: Rng>(aug: &Augment, img: &RgbImage, rng: &mut R, out: &mut [f32]) {
+/// Crops, resizes and maybe flips `img` into `out` (`3 * size * size`
+/// bytes, channel-major) as `aug` says.
+pub fn apply<R: Rng>(aug: &Augment, img: &RgbImage, rng: &mut R, out: &mut [u8]) {
     let (x, y, w, h) = crop_box(img.width(), img.height(), aug.scale, aug.ratio, rng);
     let crop = imageops::crop_imm(img, x, y, w, h).to_image();
     let mut resized = imageops::resize(&crop, aug.size, aug.size, FilterType::CatmullRom);
     if aug.hflip && rng.random_bool(0.5) {
         imageops::flip_horizontal_in_place(&mut resized);
     }
-    normalize_into(&resized, &aug.mean, &aug.std, out);
+    smae_run::norm::channel_major_into(&resized, out, |_, v| v);
 }
 
 /// torchvision's `RandomResizedCrop.get_params`: up to 10 tries of a random

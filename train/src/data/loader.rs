@@ -26,10 +26,10 @@ pub struct Sample {
     pub weight: f32,
 }
 
-/// A decoded batch, `[n, 3, size, size]` channel-major.
+/// A decoded batch, `[n, 3, size, size]` 8-bit pixels, channel-major.
 #[derive(Debug)]
 pub struct Batch {
-    pub images: Vec<f32>,
+    pub images: Vec<u8>,
     pub samples: Vec<Sample>,
     /// Position of each decoded sample in the list that was asked for.
     pub positions: Vec<usize>,
@@ -58,40 +58,50 @@ pub struct Source {
 }
 
 impl Source {
-    /// Decodes and augments a list of samples in parallel on `pool`.
+    /// Decodes and augments a list of samples in parallel on `pool`, each
+    /// straight into its place in the batch.
     pub fn batch(&self, epoch: u64, samples: &[Sample], pool: &rayon::ThreadPool) -> Batch {
         let plane = 3 * (self.augment.size as usize).pow(2);
-        let decoded: Vec<Result<Vec<f32>, String>> = pool.install(|| {
-            samples
-                .par_iter()
-                .map(|s| {
+        let mut images = vec![0u8; samples.len() * plane];
+        let results: Vec<Result<(), String>> = pool.install(|| {
+            images
+                .par_chunks_mut(plane.max(1))
+                .zip(samples.par_iter())
+                .map(|(out, s)| {
                     let img = self
                         .cache
                         .get_or_decode(&s.index, || decode_item(&self.items[s.index]))?;
                     let mut rng =
                         ChaCha8Rng::seed_from_u64(sample_seed(self.seed, epoch, s.index as u64));
-                    let mut out = vec![0f32; plane];
-                    super::augment::apply(&self.augment, &img, &mut rng, &mut out);
-                    Ok(out)
+                    super::augment::apply(&self.augment, &img, &mut rng, out);
+                    Ok(())
                 })
                 .collect()
         });
         let mut batch = Batch {
-            images: Vec::with_capacity(samples.len() * plane),
+            images: Vec::new(),
             samples: Vec::with_capacity(samples.len()),
             positions: Vec::with_capacity(samples.len()),
             failed: Vec::new(),
         };
-        for (pos, (s, r)) in samples.iter().zip(decoded).enumerate() {
+        for (pos, (s, r)) in samples.iter().zip(results).enumerate() {
             match r {
-                Ok(px) => {
-                    batch.images.extend_from_slice(&px);
+                Ok(()) => {
                     batch.samples.push(*s);
                     batch.positions.push(pos);
                 }
                 Err(e) => batch.failed.push((s.index, e)),
             }
         }
+        // Failed samples leave the batch (rare: only then are pixels moved).
+        if !batch.failed.is_empty() {
+            let mut kept = Vec::with_capacity(batch.positions.len() * plane);
+            for &pos in &batch.positions {
+                kept.extend_from_slice(&images[pos * plane..(pos + 1) * plane]);
+            }
+            images = kept;
+        }
+        batch.images = images;
         batch
     }
 }

@@ -231,7 +231,12 @@ impl Job {
                 }
                 let mut grads = GradientsParams::from_grads(loss.backward(), &model);
                 if let Some(w) = world {
-                    grads = crate::distributed::average_gradients(&model, grads, mine.len(), w)?;
+                    grads = crate::distributed::average_gradients(
+                        &model,
+                        grads,
+                        mine.len(),
+                        crate::distributed::Peers::Ranks(w),
+                    )?;
                 }
                 let (m, norm) = optim.step(lr, model, grads);
                 model = m;

@@ -12,6 +12,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Distribution;
 use serde::{Deserialize, Serialize};
 use smae_models::hog::hog_scores;
+use smae_models::precision::Precision;
 use smae_models::selection::plan_from_device;
 use smae_models::{DecoderConfig, Mae, SelectiveMae, VitConfig};
 
@@ -35,6 +36,7 @@ pub struct BenchRequest {
     pub steps: usize,
     pub warmup: usize,
     pub seed: u64,
+    pub precision: Precision,
 }
 
 /// One JSON line of the benchmark's output.
@@ -58,6 +60,13 @@ pub struct BenchLine {
     /// SelectiveMAE: HOG scoring + token selection per step, timed alone.
     pub selection_ms: Option<f64>,
     pub selection_share: Option<f64>,
+    /// `f32` or `bf16` (lines written before the option are f32).
+    #[serde(default = "f32_name")]
+    pub precision: String,
+}
+
+fn f32_name() -> String {
+    Precision::F32.name().to_string()
 }
 
 /// The comparison line printed after both methods.
@@ -122,6 +131,9 @@ fn measure<B: AutodiffBackend, M: TrainModel<B> + burn_store::ModuleSnapshot<B>>
         seed: req.seed,
         img_size: req.vit.img_size,
         in_chans: req.vit.in_chans,
+        mean: smae_run::norm::IMAGENET_MEAN,
+        std: smae_run::norm::IMAGENET_STD,
+        precision: req.precision,
     };
     let optim = PretrainOptimizer::new(&model, &spec.optim);
     let mut replica = Replica::new(model, optim, device.clone(), spec);
@@ -130,7 +142,7 @@ fn measure<B: AutodiffBackend, M: TrainModel<B> + burn_store::ModuleSnapshot<B>>
     // Steps read nothing back (as in training between logging steps) except
     // the last of each phase, which waits for everything queued before it.
     let input = |step: u64, read: bool| StepInput {
-        images: Vec::new(),
+        images: Default::default(),
         weights: vec![1.0; b],
         first: 0,
         lr: 1e-4,
@@ -184,6 +196,7 @@ fn measure<B: AutodiffBackend, M: TrainModel<B> + burn_store::ModuleSnapshot<B>>
         peak_kind: peak_kind.to_string(),
         selection_ms,
         selection_share: selection_ms.map(|m| m / step_ms),
+        precision: req.precision.name().to_string(),
     })
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use smae_models::precision::Precision;
 use smae_run::config::{Augment, InfoBatchConfig, OptimConfig, PretrainConfig};
 use smae_run::schedule::{peak_lr, LrSchedule};
 use smae_run::Method;
@@ -64,6 +65,11 @@ pub struct PretrainOptions {
     pub crop_min_scale: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Precision of the transformer matmuls and attention: f32, or bf16
+    /// (mixed precision: f32 weights, optimizer state, norms and losses;
+    /// bf16 inputs to the matmuls and attention, for GPU tensor cores).
+    #[arg(long, default_value = "f32", value_parser = parse_precision)]
+    pub precision: Precision,
     /// cpu, cuda, cuda:N, or cuda:N,M,... for data parallelism over several
     /// GPUs; wgpu (default adapter) or wgpu:N,M,... (discrete GPUs) on AMD,
     /// Intel and Apple GPUs. Under MPI each rank drives one device; `cuda` is
@@ -97,7 +103,7 @@ impl PretrainOptions {
     /// How to run: devices, threads, logging (not part of the run's identity).
     pub fn run_options(&self) -> Result<RunOptions> {
         Ok(RunOptions {
-            devices: rank_devices(DeviceList::parse(&self.device)?, &self.device),
+            devices: DeviceList::parse(&self.device)?.for_rank(&self.device)?,
             workers: self
                 .workers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
@@ -179,17 +185,12 @@ impl PretrainOptions {
             steps_per_epoch,
             seed: self.seed,
             log_every: self.log_every.unwrap_or(20).max(1),
+            precision: self.precision,
         })
     }
 }
 
-/// Under MPI a plain `--device cuda` means the GPU of this rank's local rank,
-/// so one command line serves every rank of a node.
-fn rank_devices(devices: DeviceList, spec: &str) -> DeviceList {
-    match (crate::distributed::world(), &devices) {
-        (Some(w), DeviceList::Cuda(_)) if spec.trim() == "cuda" => {
-            DeviceList::Cuda(vec![w.local_rank])
-        }
-        _ => devices,
-    }
+/// `--precision f32 | bf16`.
+pub fn parse_precision(s: &str) -> std::result::Result<Precision, String> {
+    Precision::parse(s).ok_or_else(|| format!("invalid precision '{s}': expected f32 or bf16"))
 }

@@ -40,7 +40,7 @@ use crate::progress::Progress;
 pub use config::PretrainOptions;
 use infobatch::InfoBatch;
 use method::TrainModel;
-use replica::{Group, ReplicaSpec, StepInput};
+use replica::{Group, Pixels, ReplicaSpec, StepInput};
 
 /// How to run (not part of the run's identity).
 #[derive(Debug, Clone)]
@@ -250,6 +250,9 @@ impl TrainJob<'_> {
             seed: cfg.seed,
             img_size: cfg.vit.img_size,
             in_chans: cfg.vit.in_chans,
+            mean: cfg.augment.mean,
+            std: cfg.augment.std,
+            precision: cfg.precision,
         };
         let world = crate::distributed::world();
         let (rank, ranks) = world.map_or((0, 1), |w| (w.rank, w.size));
@@ -326,7 +329,7 @@ impl TrainJob<'_> {
             while state.step_in_epoch < steps {
                 let full = remaining.next().context("the epoch ran out of batches")?;
                 let t = epoch as f64 + state.step_in_epoch as f64 / steps as f64;
-                let batch = loader
+                let mut batch = loader
                     .next_batch()
                     .context("the data loader stopped early")?;
                 pending.failures += batch.failed.len();
@@ -356,8 +359,9 @@ impl TrainJob<'_> {
                     bail!("every image of this rank's share of step {next} failed to decode");
                 }
                 if batch.len() >= group.devices() {
+                    let images = std::mem::take(&mut batch.images);
                     let shards = shard(
-                        &batch.images,
+                        images,
                         &batch.samples,
                         group.devices(),
                         mine.start,
@@ -559,11 +563,12 @@ fn gather(
     })
 }
 
-/// Splits a batch into `k` contiguous shards (sizes differ by at most one);
-/// `base` is the batch's first position in the global batch (its MPI share).
+/// Splits a batch into `k` contiguous shards (sizes differ by at most one)
+/// that share its pixels; `base` is the batch's first position in the
+/// global batch (its MPI share).
 #[allow(clippy::too_many_arguments)]
 fn shard(
-    images: &[f32],
+    images: Vec<u8>,
     samples: &[Sample],
     k: usize,
     base: usize,
@@ -574,18 +579,23 @@ fn shard(
 ) -> Vec<StepInput> {
     let n = samples.len();
     let plane = images.len() / n.max(1);
+    let input = |images: Pixels, r: std::ops::Range<usize>| StepInput {
+        images,
+        weights: samples[r.clone()].iter().map(|s| s.weight).collect(),
+        first: base + r.start,
+        lr,
+        epoch,
+        step,
+        read,
+    };
+    if k == 1 {
+        return vec![input(Pixels::new(images), 0..n)];
+    }
+    let images = Arc::new(images);
     (0..k)
         .map(|i| {
             let r = share(n, k, i);
-            StepInput {
-                images: images[r.start * plane..r.end * plane].to_vec(),
-                weights: samples[r.clone()].iter().map(|s| s.weight).collect(),
-                first: base + r.start,
-                lr,
-                epoch,
-                step,
-                read,
-            }
+            input(Pixels::part(&images, r.start * plane..r.end * plane), r)
         })
         .collect()
 }

@@ -1,34 +1,74 @@
 //! One model + optimizer per device, and data parallelism across devices
 //! with Burn's collective all-reduce (`burn::collective`): each replica runs
 //! forward and backward on its shard of the global batch, gradients are
-//! averaged by `GradientsParams::all_reduce`, and every replica takes the same
+//! averaged in one flattened all-reduce per step
+//! (`distributed::average_gradients`), and every replica takes the same
 //! optimizer step, so the replicas stay identical.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use anyhow::{anyhow, bail, Context, Result};
-use burn::collective::{self, CollectiveConfig, PeerId, ReduceOperation};
+use burn::collective::{self, CollectiveConfig, PeerId};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::DType;
 
 use smae_models::host::read_f32;
+use smae_models::precision::{self, Precision};
 use smae_run::checkpoint::MODEL;
 use smae_run::config::{MethodSpec, OptimConfig};
 use smae_run::weights;
 
 use super::method::{sample_rngs, TrainModel};
-use crate::distributed::{average_gradients, World};
+use crate::distributed::{average_gradients, Peers, World};
 use crate::optim::PretrainOptimizer;
+
+/// A shard's 8-bit pixels, `[n, 3, size, size]` channel-major: a range of
+/// the loader's batch, shared by every shard of it, so each replica copies
+/// out only its own part, on its own thread (a single shard takes the
+/// batch's buffer without a copy).
+#[derive(Debug, Clone, Default)]
+pub struct Pixels {
+    batch: Arc<Vec<u8>>,
+    range: Range<usize>,
+}
+
+impl Pixels {
+    /// The whole of `bytes`.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        let range = 0..bytes.len();
+        Self {
+            batch: Arc::new(bytes),
+            range,
+        }
+    }
+
+    /// Bytes `range` of a shared batch.
+    pub fn part(batch: &Arc<Vec<u8>>, range: Range<usize>) -> Self {
+        Self {
+            batch: batch.clone(),
+            range,
+        }
+    }
+
+    pub fn into_vec(self) -> Vec<u8> {
+        if self.range == (0..self.batch.len()) {
+            return Arc::try_unwrap(self.batch).unwrap_or_else(|b| b.to_vec());
+        }
+        self.batch[self.range].to_vec()
+    }
+}
 
 /// A shard of one optimizer step.
 #[derive(Debug, Clone)]
 pub struct StepInput {
-    /// `[n, 3, size, size]`, channel-major.
-    pub images: Vec<f32>,
+    /// `[n, 3, size, size]` 8-bit pixels, normalised on the device.
+    pub images: Pixels,
     pub weights: Vec<f32>,
     /// Position of the shard's first sample in the global batch.
     pub first: usize,
@@ -69,6 +109,10 @@ pub struct ReplicaSpec {
     pub seed: u64,
     pub img_size: usize,
     pub in_chans: usize,
+    /// Per-channel normalisation applied on the device after the upload.
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+    pub precision: Precision,
 }
 
 pub struct Replica<B: AutodiffBackend, M: TrainModel<B>> {
@@ -114,15 +158,33 @@ impl<B: AutodiffBackend, M: TrainModel<B>> Replica<B, M> {
         &self.device
     }
 
-    /// Uploads a shard's images: `[n, C, size, size]`.
-    pub fn images(&self, images: Vec<f32>, n: usize) -> Tensor<B, 4> {
-        let (c, s) = (self.spec.in_chans, self.spec.img_size);
-        Tensor::<B, 1>::from_data(TensorData::new(images, [n * c * s * s]), &self.device)
-            .reshape([n, c, s, s])
+    /// Uploads a shard's 8-bit pixels `[n, 3, size, size]` and normalises
+    /// them on the device: `(x / 255 - mean) / std`, the same f32 operations
+    /// in the same order as on the host. Backends without 8-bit tensors
+    /// (WGSL) get the pixel values as f32.
+    pub fn images(&self, pixels: Vec<u8>, n: usize) -> Tensor<B, 4> {
+        let s = self.spec.img_size;
+        let shape = [n, 3, s, s];
+        let raw: Tensor<B, 4> = if B::supports_dtype(&self.device, DType::U8) {
+            Tensor::<B, 4, Int>::from_data(
+                TensorData::new(pixels, shape),
+                (&self.device, DType::U8),
+            )
+            .float()
+        } else {
+            let values: Vec<f32> = pixels.into_iter().map(f32::from).collect();
+            Tensor::from_data(TensorData::new(values, shape), &self.device)
+        };
+        let channel =
+            |v: [f32; 3]| Tensor::<B, 1>::from_floats(v, &self.device).reshape([1, 3, 1, 1]);
+        raw.div_scalar(255.0)
+            .sub(channel(self.spec.mean))
+            .div(channel(self.spec.std))
     }
 
     pub fn step(&mut self, mut input: StepInput) -> Result<StepResult> {
-        let imgs = self.images(std::mem::take(&mut input.images), input.len());
+        let pixels = std::mem::take(&mut input.images).into_vec();
+        let imgs = self.images(pixels, input.len());
         self.step_on(imgs, input)
     }
 
@@ -134,17 +196,17 @@ impl<B: AutodiffBackend, M: TrainModel<B>> Replica<B, M> {
             .take()
             .expect("replica holds its model between steps");
         let mut rngs = sample_rngs(self.spec.seed, input.step, input.first, n);
-        let losses = model.losses(imgs, &self.spec.method, input.epoch, &mut rngs);
+        let losses = precision::with(self.spec.precision, || {
+            model.losses(imgs, &self.spec.method, input.epoch, &mut rngs)
+        });
         let w = Tensor::<B, 1>::from_data(TensorData::new(input.weights, [n]), &self.device);
         let loss = (losses.clone() * w).mean();
         let mut grads = GradientsParams::from_grads(loss.backward(), &model);
         if let Some(peer) = self.peer {
-            grads = grads
-                .all_reduce::<B::InnerBackend>(peer, ReduceOperation::Mean)
-                .map_err(|e| anyhow!("gradient all-reduce failed: {e:?}"))?;
+            grads = average_gradients(&model, grads, n, Peers::Devices(peer))?;
         }
         if let Some(world) = self.world {
-            grads = average_gradients(&model, grads, n, world)?;
+            grads = average_gradients(&model, grads, n, Peers::Ranks(world))?;
         }
         let (model, grad_norm) = self.optim.step(input.lr, model, grads);
         self.model = Some(model);

@@ -1,18 +1,23 @@
 //! Training across processes: one rank per device, launched by `mpirun` or
 //! `srun`, with the host collectives the training loop needs (gradient sum,
-//! loss gather, agreement checks) carried by the system's MPI.
+//! loss gather, agreement checks) carried by the system's MPI, and the
+//! gradient sum on CUDA devices carried by NCCL (`nccl.rs`).
 //!
 //! MPI is started only when a launcher says this process is one of several
 //! (`OMPI_COMM_WORLD_SIZE`, `PMI_SIZE`, `SLURM_STEP_NUM_TASKS`); a plain run
 //! never touches it. Builds without the `mpi` feature refuse such a launch
 //! instead of training the same model N times over.
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
+use burn::collective::{self, PeerId, ReduceOperation};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use smae_models::host::read_f32;
+
+#[cfg(all(feature = "cuda", feature = "mpi"))]
+mod nccl;
 
 /// This process's place among the ranks of a multi-process run.
 pub struct World {
@@ -62,6 +67,8 @@ pub fn init() -> Result<()> {
 
 /// Ends MPI cleanly (every rank must call it, after its last collective).
 pub fn finish() {
+    #[cfg(all(feature = "cuda", feature = "mpi"))]
+    nccl::finish();
     #[cfg(feature = "mpi")]
     if let Some(w) = world() {
         if let Ok(mut comm) = w.comm.lock() {
@@ -97,6 +104,14 @@ impl World {
     /// Whether every rank passed the same `value` (e.g. a configuration hash).
     pub fn agree(&self, value: u64) -> Result<bool> {
         self.with(|c| c.agree(value))
+    }
+
+    /// Rank 0's `bytes` on every rank.
+    pub fn broadcast(&self, bytes: &mut [u8]) -> Result<()> {
+        self.with(|c| {
+            c.broadcast(bytes);
+            Ok(())
+        })
     }
 
     /// Waits until every rank has arrived.
@@ -137,6 +152,7 @@ impl NoMpi {
         Ok(true)
     }
     fn barrier(&self) {}
+    fn broadcast(&self, _: &mut [u8]) {}
 }
 
 /// Under MPI, fails on every rank unless all ranks resolved the same run
@@ -159,16 +175,40 @@ pub fn agree_on_config(cfg: &impl serde::Serialize) -> Result<()> {
     Ok(())
 }
 
-/// Averages gradients over the ranks of `world`, weighting each rank by its
-/// sample count `n` (so the result is the gradient of the mean loss over the
-/// whole global batch, as one process would compute it): every gradient is
-/// flattened into one buffer, read back once, summed with one MPI
-/// all-reduce (the count rides along as the last element) and uploaded once.
+/// Whether this process sums gradients through NCCL (decided at the first
+/// all-reduce).
+#[cfg(all(feature = "cuda", feature = "mpi"))]
+pub fn uses_nccl() -> bool {
+    nccl::in_use()
+}
+
+/// Whether this process sums gradients through NCCL: never in this build.
+#[cfg(not(all(feature = "cuda", feature = "mpi")))]
+pub fn uses_nccl() -> bool {
+    false
+}
+
+/// Who a replica's gradients are averaged with.
+#[derive(Clone, Copy)]
+pub enum Peers<'a> {
+    /// The other MPI ranks (one device each).
+    Ranks(&'a World),
+    /// The other devices of this process, through Burn's local collective.
+    Devices(PeerId),
+}
+
+/// Averages gradients over `peers`, weighting each by its sample count `n`
+/// (so the result is the gradient of the mean loss over the whole global
+/// batch, as one device would compute it): every gradient is flattened into
+/// one buffer with the count as its last element, summed in one all-reduce
+/// (NCCL between GPUs, one MPI all-reduce on host memory, or Burn's
+/// collective between the devices of a process) and divided by the summed
+/// count on the device.
 pub fn average_gradients<B: AutodiffBackend, M: Module<B>>(
     model: &M,
     grads: GradientsParams,
     n: usize,
-    world: &World,
+    peers: Peers<'_>,
 ) -> Result<GradientsParams> {
     struct Flatten<'a, B: AutodiffBackend> {
         grads: &'a GradientsParams,
@@ -208,24 +248,49 @@ pub fn average_gradients<B: AutodiffBackend, M: Module<B>>(
         return Ok(grads);
     }
     let device = flat.parts[0].device();
-    let mut values = read_f32(Tensor::cat(flat.parts, 0).mul_scalar(n as f32));
-    values.push(n as f32);
-    world.sum_f32(&mut values)?;
-    let total = values.pop().unwrap_or(0.0);
-    if total <= 0.0 {
-        anyhow::bail!("no rank had a sample in this step");
-    }
-    let len = values.len();
-    let summed = Tensor::<B::InnerBackend, 1>::from_data(TensorData::new(values, [len]), &device)
-        .div_scalar(total);
+    let len: usize = flat.parts.iter().map(|p| p.dims()[0]).sum();
+    let count = Tensor::<B::InnerBackend, 1>::from_floats([n as f32], &device);
+    let weighted = Tensor::cat(flat.parts, 0).mul_scalar(n as f32);
+    let buffer = Tensor::cat(vec![weighted, count], 0);
+    let summed = match peers {
+        Peers::Ranks(world) => sum_over_ranks::<B::InnerBackend>(buffer, world)?,
+        Peers::Devices(peer) => {
+            let out = collective::all_reduce::<B::InnerBackend>(
+                peer,
+                buffer.into_primitive().tensor(),
+                ReduceOperation::Sum,
+            )
+            .map_err(|e| anyhow!("gradient all-reduce failed: {e:?}"))?;
+            Tensor::from_primitive(burn::tensor::TensorPrimitive::Float(out))
+        }
+    };
+    let total = summed.clone().narrow(0, len, 1);
+    let mean = summed.narrow(0, 0, len).div(total);
     let mut un = Unflatten::<B> {
         old: &grads,
-        flat: summed,
+        flat: mean,
         offset: 0,
         out: GradientsParams::new(),
     };
     model.visit(&mut un);
     Ok(un.out)
+}
+
+/// Element-wise sum of a device buffer over the ranks: NCCL where it runs
+/// (CUDA), else one read, one MPI all-reduce and one upload.
+pub fn sum_over_ranks<B: Backend>(buffer: Tensor<B, 1>, world: &World) -> Result<Tensor<B, 1>> {
+    #[cfg(all(feature = "cuda", feature = "mpi"))]
+    if nccl::enabled::<B>(world)? {
+        return nccl::sum(buffer, world);
+    }
+    let device = buffer.device();
+    let mut values = read_f32(buffer);
+    world.sum_f32(&mut values)?;
+    if values.last().is_some_and(|&total| total <= 0.0) {
+        bail!("no rank had a sample in this step");
+    }
+    let len = values.len();
+    Ok(Tensor::from_data(TensorData::new(values, [len]), &device))
 }
 
 /// Contiguous shares of `total` items over `parts` (sizes differ by at most
@@ -302,6 +367,10 @@ mod backend {
 
         pub fn barrier(&self) {
             self.comm.barrier();
+        }
+
+        pub fn broadcast(&self, bytes: &mut [u8]) {
+            self.comm.process_at_rank(0).broadcast_into(bytes);
         }
 
         pub fn abort(&self, code: i32) -> ! {
