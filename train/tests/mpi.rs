@@ -61,11 +61,12 @@ fn args<'a>(data: &'a Path, out: &'a Path, batch: &'a str, extra: &[&'a str]) ->
     a
 }
 
-/// `mpirun -np 2` with what Open MPI needs here: more ranks than cores, and
-/// permission to run as root (CI containers).
+/// `mpirun -np 2` with what Open MPI needs here: more ranks than cores,
+/// permission to run as root (CI containers), and a time limit, so that a
+/// deadlock between ranks fails the test instead of hanging CI.
 fn mpirun() -> Command {
     let mut c = Command::new("mpirun");
-    c.args(["--oversubscribe", "--bind-to", "none"])
+    c.args(["--oversubscribe", "--bind-to", "none", "--timeout", "600"])
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
     c
@@ -373,4 +374,40 @@ fn curation_on_two_ranks_matches_one_process() {
     let (s1, s2) = (shards(&one), shards(&two));
     assert!(s1.len() >= 2, "{} shards", s1.len());
     assert!(s1 == s2, "the shards differ");
+}
+
+/// Curation ranks given different options (here the crop size) refuse to
+/// start, before writing a shard.
+#[test]
+fn curation_ranks_with_different_options_refuse_to_start() {
+    let dir = Scratch::new("mpi-curate-mismatch");
+    let out = dir.join("out");
+    let input = format!("test={}", smae_testkit::data_dir().display());
+    let rank = |crop: &'static str| {
+        vec![
+            BIN.to_string(),
+            "curate".into(),
+            "--input".into(),
+            input.clone(),
+            "--output".into(),
+            out.to_str().unwrap().into(),
+            "--crop".into(),
+            crop.into(),
+            "--quiet".into(),
+            "--workers".into(),
+            "1".into(),
+        ]
+    };
+    let res = mpirun()
+        .args(["-np", "1"])
+        .args(rank("256"))
+        .arg(":")
+        .args(["-np", "1"])
+        .args(rank("128"))
+        .output()
+        .unwrap();
+    assert!(!res.status.success());
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(err.contains("different configurations"), "{err}");
+    assert!(!out.join("manifest.jsonl").exists());
 }

@@ -128,6 +128,7 @@ pub fn run(args: CurateArgs) -> Result<()> {
     // Under MPI every rank hashes its share of the files; rank 0 then
     // deduplicates and writes the corpus from all the ranks' scan logs.
     if let Some(w) = crate::distributed::world() {
+        crate::distributed::agree_on_config(&opts)?;
         let share = CurateOptions {
             quiet: opts.quiet || !w.is_root(),
             ..opts.clone()

@@ -63,7 +63,9 @@ pub enum Encoding {
     Png,
 }
 
-#[derive(Debug, Clone)]
+/// What a curation run does; under MPI every rank must be given the same
+/// (checked at start).
+#[derive(Debug, Clone, Serialize)]
 pub struct CurateOptions {
     pub sources: Vec<Source>,
     pub output: PathBuf,
@@ -76,6 +78,8 @@ pub struct CurateOptions {
     pub shard_size: usize,
     pub encoding: Encoding,
     pub seed: u64,
+    /// How it reports, not what it does: ranks may differ.
+    #[serde(skip)]
     pub quiet: bool,
 }
 
