@@ -18,7 +18,6 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use burn::backend::Flex;
 use burn::module::Module;
-use burn::prelude::*;
 use smae_models::{DecoderConfig, SelectiveMae, VitConfig};
 use smae_train::distributed::{self, World};
 
@@ -81,12 +80,13 @@ fn time_host(world: &World, mut values: Vec<f32>) -> Result<f64> {
 
 /// Mean milliseconds of the training loop's all-reduce of a device buffer,
 /// and which path it took.
-#[allow(dead_code)]
-fn time_device<B: Backend>(
+#[cfg(feature = "cuda")]
+fn time_device<B: burn::prelude::Backend>(
     world: &World,
     values: Vec<f32>,
     device: &B::Device,
 ) -> Result<(f64, &'static str)> {
+    use burn::prelude::*;
     let len = values.len();
     let mut buf = Tensor::<B, 1>::from_data(TensorData::new(values, [len]), device);
     buf = distributed::sum_over_ranks(buf, world)?; // warm-up (and NCCL set-up)

@@ -20,14 +20,16 @@ pub enum DeviceList {
 }
 
 impl DeviceList {
-    /// Under MPI a plain `--device cuda` means the GPU of this rank's local rank,
-    /// so one command line serves every rank of a node; and each rank drives one
-    /// device (the all-reduce across ranks is one collective call per rank).
-    pub fn for_rank(self, spec: &str) -> Result<Self> {
+    /// [`DeviceList::parse`] for this process: under MPI a plain `--device
+    /// cuda` means the GPU of this rank's local rank, so one command line
+    /// serves every rank of a node; and each rank drives one device (the
+    /// all-reduce across ranks is one collective call per rank).
+    pub fn parse_for_rank(spec: &str) -> Result<Self> {
+        let devices = Self::parse(spec)?;
         let Some(w) = crate::distributed::world() else {
-            return Ok(self);
+            return Ok(devices);
         };
-        let count = match &self {
+        let count = match &devices {
             Self::Cuda(_) if spec.trim() == "cuda" => return Ok(Self::Cuda(vec![w.local_rank])),
             Self::Cpu(n) => *n,
             Self::Cuda(ids) => ids.len(),
@@ -36,7 +38,7 @@ impl DeviceList {
         if count > 1 {
             bail!("--device '{spec}' lists {count} devices, but under MPI each rank drives one: start one rank per device (mpirun -np <devices>) with --device cuda");
         }
-        Ok(self)
+        Ok(devices)
     }
 
     pub fn parse(spec: &str) -> Result<Self> {

@@ -91,6 +91,24 @@ fn two_ranks(a: &[&str]) -> Output {
     check(out, "mpirun -np 2 smae-train")
 }
 
+/// One rank with arguments `a`, the other with `b` (MPI's MPMD form).
+fn one_rank_each<S: AsRef<std::ffi::OsStr>>(a: &[S], b: &[S]) -> Output {
+    mpirun()
+        .args(["-np", "1", BIN])
+        .args(a)
+        .args([":", "-np", "1", BIN])
+        .args(b)
+        .output()
+        .unwrap()
+}
+
+/// The ranks stopped with `message` on stderr.
+fn assert_refused(out: &Output, message: &str) {
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(message), "{err}");
+}
+
 fn losses(run: &Path) -> Vec<(u64, f64)> {
     std::fs::read_to_string(run.join("log.jsonl"))
         .unwrap()
@@ -218,23 +236,11 @@ fn ranks_with_different_settings_refuse_to_start() {
     let dir = Scratch::new("mpi-mismatch");
     let data = chips(&dir);
     let run = dir.join("run");
-    let mut a = args(&data, &run, "4", &[]);
+    let a = args(&data, &run, "4", &[]);
     let mut b = a.clone();
     let seed = a.iter().position(|x| *x == "--seed").unwrap() + 1;
     b[seed] = "4";
-    a.insert(0, BIN);
-    b.insert(0, BIN);
-    let out = mpirun()
-        .args(["-np", "1"])
-        .args(&a)
-        .arg(":")
-        .args(["-np", "1"])
-        .args(&b)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("different configurations"), "{err}");
+    assert_refused(&one_rank_each(&a, &b), "different configurations");
     assert!(!run.join("checkpoint").exists());
 }
 
@@ -249,9 +255,7 @@ fn a_rank_with_several_devices_is_refused() {
     let device = a.iter().position(|x| *x == "--device").unwrap() + 1;
     a[device] = "cpu:2";
     let out = mpirun().args(["-np", "2", BIN]).args(&a).output().unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("each rank drives one"), "{err}");
+    assert_refused(&out, "each rank drives one");
     assert!(!run.exists() || !run.join("checkpoint").exists());
 }
 
@@ -384,30 +388,17 @@ fn curation_ranks_with_different_options_refuse_to_start() {
     let out = dir.join("out");
     let input = format!("test={}", smae_testkit::data_dir().display());
     let rank = |crop: &'static str| {
-        vec![
-            BIN.to_string(),
-            "curate".into(),
-            "--input".into(),
-            input.clone(),
-            "--output".into(),
-            out.to_str().unwrap().into(),
-            "--crop".into(),
-            crop.into(),
-            "--quiet".into(),
-            "--workers".into(),
-            "1".into(),
-        ]
+        let out = out.to_str().unwrap();
+        #[rustfmt::skip]
+        let a = [
+            "curate", "--input", input.as_str(), "--output", out, "--crop", crop,
+            "--quiet", "--workers", "1",
+        ];
+        a.map(str::to_string)
     };
-    let res = mpirun()
-        .args(["-np", "1"])
-        .args(rank("256"))
-        .arg(":")
-        .args(["-np", "1"])
-        .args(rank("128"))
-        .output()
-        .unwrap();
-    assert!(!res.status.success());
-    let err = String::from_utf8_lossy(&res.stderr);
-    assert!(err.contains("different configurations"), "{err}");
+    assert_refused(
+        &one_rank_each(&rank("256"), &rank("128")),
+        "different configurations",
+    );
     assert!(!out.join("manifest.jsonl").exists());
 }

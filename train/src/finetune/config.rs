@@ -109,7 +109,7 @@ impl FinetuneOptions {
     /// How to run (not part of the run's identity).
     pub fn run_options(&self) -> Result<RunOptions> {
         Ok(RunOptions {
-            devices: DeviceList::parse(&self.device)?.for_rank(&self.device)?,
+            devices: DeviceList::parse_for_rank(&self.device)?,
             workers: self
                 .workers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
