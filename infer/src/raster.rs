@@ -2,6 +2,12 @@
 //! window at a time, normalised as the model card says, with a validity mask
 //! from the scene's nodata values, mask band or alpha band (or a nodata value
 //! the user gives), and NaN pixels counted as nodata.
+//!
+//! A pixel is nodata when *every* band read says so (GDAL's per-dataset
+//! mask, rasterio's `dataset_mask`): a dark but valid pixel with one band at
+//! the nodata value stays data, as in those tools. A mask or alpha band
+//! shared by the bands decides alone. NaN in any band makes a pixel nodata
+//! (the model cannot take it).
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -77,6 +83,9 @@ pub struct ReadSpec {
     pub scale: f64,
     pub mean: Vec<f64>,
     pub std: Vec<f64>,
+    /// The model normalises itself: tiles hold `value * scale`, and invalid
+    /// pixels hold `mean` (0 once the graph has normalised them).
+    pub graph_normalises: bool,
     /// A nodata value that overrides the scene's own masks.
     pub nodata: Option<f64>,
 }
@@ -84,7 +93,8 @@ pub struct ReadSpec {
 /// One window, ready for the model.
 #[derive(Debug, Clone)]
 pub struct TileData {
-    /// `[bands, size, size]`, normalised; invalid pixels are 0 (the mean).
+    /// `[bands, size, size]`, normalised (or only scaled, for a graph that
+    /// normalises); invalid pixels are the mean.
     pub pixels: Vec<f32>,
     /// `[size, size]`: pixel inside the scene and not nodata.
     pub valid: Vec<bool>,
@@ -170,8 +180,17 @@ impl Scene {
     /// are counted inside `own` (`x0, y0, x1, y1`) only.
     pub fn read(&self, win: Window, own: [usize; 4], spec: &ReadSpec) -> Result<TileData> {
         let n = spec.size;
+        let fill = |c: usize| {
+            if spec.graph_normalises {
+                spec.mean[c] as f32
+            } else {
+                0.0
+            }
+        };
         let mut tile = TileData {
-            pixels: vec![0.0; spec.bands.len() * n * n],
+            pixels: (0..spec.bands.len())
+                .flat_map(|c| std::iter::repeat_n(fill(c), n * n))
+                .collect(),
             valid: vec![false; n * n],
             valid_count: 0,
             nan_count: 0,
@@ -197,7 +216,8 @@ impl Scene {
             )
         };
 
-        let mut valid = vec![true; bw * bh];
+        // data where any band read holds data
+        let mut valid = vec![false; bw * bh];
         let mut values = Vec::with_capacity(spec.bands.len());
         for &b in &spec.bands {
             let band = self.ds.rasterband(b)?;
@@ -218,18 +238,20 @@ impl Scene {
                         v.clone()
                     };
                     for (ok, r) in valid.iter_mut().zip(&raw) {
-                        *ok &= *r != nd;
+                        *ok |= *r != nd;
                     }
                 }
                 None => {
                     let flags = band.mask_flags()?;
-                    if !flags.is_all_valid() {
+                    if flags.is_all_valid() {
+                        valid.fill(true);
+                    } else {
                         let m = band
                             .open_mask_band()?
                             .read_as::<u8>(window.0, window.1, (bw, bh), None)
                             .with_context(|| read_err(b))?;
                         for (ok, m) in valid.iter_mut().zip(m.data()) {
-                            *ok &= *m > 0;
+                            *ok |= *m > 0;
                         }
                     }
                 }
@@ -252,7 +274,10 @@ impl Scene {
             }
         }
         for (c, v) in values.iter().enumerate() {
-            let (scale, mean, std) = (spec.scale, spec.mean[c], spec.std[c]);
+            let (scale, mean, std) = match spec.graph_normalises {
+                false => (spec.scale, spec.mean[c], spec.std[c]),
+                true => (spec.scale, 0.0, 1.0),
+            };
             let plane = &mut tile.pixels[c * n * n..(c + 1) * n * n];
             for r in 0..bh {
                 for col in 0..bw {

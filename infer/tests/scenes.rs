@@ -29,18 +29,19 @@ fn quiet() -> RunOptions {
     }
 }
 
-/// Bands 1..=3 of `path` and the pixel validity GDAL reports (mask band).
+/// Bands 1..=3 of `path` and the pixel validity as rasterio's
+/// `dataset_mask` gives it: data where any band's GDAL mask says data.
 fn read_rgb(path: &Path) -> (usize, usize, Vec<Vec<f64>>, Vec<bool>) {
     let ds = Dataset::open(path).unwrap();
     let (w, h) = ds.raster_size();
     let mut bands = Vec::new();
-    let mut valid = vec![true; w * h];
+    let mut valid = vec![false; w * h];
     for b in 1..=3 {
         let band = ds.rasterband(b).unwrap();
         bands.push(band.read_band_as::<f64>().unwrap().into_shape_and_vec().1);
         let mask = band.open_mask_band().unwrap().read_band_as::<u8>().unwrap();
         for (v, m) in valid.iter_mut().zip(mask.data()) {
-            *v &= *m > 0;
+            *v |= *m > 0;
         }
     }
     (w, h, bands, valid)
@@ -97,6 +98,13 @@ fn segment_landsat_with_nodata_collar() {
     let input = data("rasterio/RGB.byte.tif");
     let (w, h, want) = reference_classes(&input);
     assert!(want.contains(&255) && want.contains(&0) && want.contains(&1));
+    // dark but valid pixels: a band at the nodata value 0, not all three;
+    // rasterio's dataset_mask counts 710 of them as data on this scene
+    let (_, _, b, _) = read_rgb(&input);
+    let dark = (0..w * h)
+        .filter(|&i| b.iter().any(|v| v[i] == 0.0) && b.iter().any(|v| v[i] != 0.0))
+        .count();
+    assert_eq!(dark, 710);
     // band_width 100: the 791 px wide scene is blended in vertical bands
     for (backend, overlap, batch, band_width) in [
         (Backend::Tract, 8, 4, 8192),
@@ -373,7 +381,7 @@ fn multiband_float_scene() {
     assert_eq!(nd, Some(-9999.0));
     let got = read_u8(&out).2;
     for i in 0..r.len() {
-        let bad = [&b1, &g, &r].iter().any(|b| Some(b[i]) == nd);
+        let bad = [&b1, &g, &r].iter().all(|b| Some(b[i]) == nd);
         let expected = if bad { 255 } else { (g[i] > r[i]) as u8 };
         assert_eq!(got[i], expected, "pixel {i}");
     }
