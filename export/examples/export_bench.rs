@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use burn::backend::flex::FlexDevice;
 use burn::backend::Flex;
-use smae_export::{to_onnx, tolerance, verify};
+use smae_export::{to_onnx, verify, GraphOptions};
 use smae_models::{Segmenter, Vit, VitConfig};
 use smae_run::model::TaskModel;
 
@@ -47,12 +47,16 @@ fn main() -> anyhow::Result<()> {
         for (model, classes) in &models {
             for fp16 in [false, true] {
                 let start = Instant::now();
+                let opts = GraphOptions {
+                    fp16,
+                    ..GraphOptions::plain()
+                };
                 let (bytes, parameters) =
-                    to_onnx(model, cfg.img_size, *classes, fp16, 17, |_| Ok(Vec::new()))?;
+                    to_onnx(model, cfg.img_size, *classes, &opts, |_| Ok(Vec::new()))?;
                 let seconds = start.elapsed().as_secs_f64();
                 let path = dir.join(format!("{name}-{}-{fp16}.onnx", model.task()));
                 std::fs::write(&path, &bytes)?;
-                let parity = verify(model, &path, cfg.img_size, &images, None, tolerance(fp16))?;
+                let parity = verify(model, &path, cfg.img_size, &opts, &images, None)?;
                 let worst = |rt: &str| {
                     parity
                         .iter()

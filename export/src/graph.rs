@@ -34,6 +34,9 @@ pub struct Graph {
     pub fp16: bool,
     pub opset: i64,
     pub parameters: usize,
+    /// The batch axis of the input and outputs: symbolic, or fixed.
+    pub batch: Dim,
+    output_dims: Vec<(String, Vec<Dim>)>,
 }
 
 impl Graph {
@@ -47,6 +50,8 @@ impl Graph {
             counter: 0,
             fp16,
             parameters: 0,
+            batch: Dim::Sym("batch"),
+            output_dims: Vec::new(),
         }
     }
 
@@ -181,6 +186,23 @@ impl Graph {
     pub fn output(&mut self, value: &str, name: &str, dims: &[Dim]) {
         self.node_to("Identity", &[value], &[name], vec![]);
         self.outputs.push(Self::value_info(name, dims));
+        self.output_dims.push((name.to_string(), dims.to_vec()));
+    }
+
+    /// The declared shape of output `name`, -1 for a symbolic axis.
+    pub fn output_shape(&self, name: &str) -> Vec<i64> {
+        self.output_dims
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, dims)| {
+                dims.iter()
+                    .map(|d| match d {
+                        Dim::Fixed(v) => *v as i64,
+                        Dim::Sym(_) => -1,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The serialised `ModelProto`.

@@ -3,9 +3,11 @@
 //! ONNX Runtime.
 
 pub mod graph;
+pub mod layout;
 pub mod lower;
 pub mod proto;
 pub mod roundtrip;
+pub mod stac;
 pub mod tasks;
 
 use std::path::{Path, PathBuf};
@@ -22,10 +24,11 @@ use smae_infer::card::{ModelCard, OutputSpec, Thresholds, CARD_KEY, CARD_VERSION
 use smae_infer::engine::{self, Backend as EngineBackend, ExecutionDevice};
 use smae_run::card::{input_spec, tile_spec};
 use smae_run::model::TaskModel;
-use smae_run::norm::{center_view, imagenet_pixels};
+use smae_run::norm::{center_view, imagenet_pixels, IMAGENET_MEAN, IMAGENET_STD};
 use smae_run::{RunConfig, Task};
 
 use graph::{Dim, Graph};
+pub use layout::Layout;
 
 type B = Flex;
 
@@ -43,6 +46,54 @@ pub struct ExportRequest {
     pub ort_library: Option<PathBuf>,
     /// Ground sample distance of the training imagery (m/px), for the card.
     pub gsd_m: Option<f64>,
+    /// What the graph takes and gives (see [`Layout`]).
+    pub layout: Layout,
+    /// A fixed batch size (1: what QGIS Deepness needs of a detector);
+    /// `None`: any batch.
+    pub batch: Option<usize>,
+    /// Also write a STAC item (ML Model extension) describing the file.
+    pub stac: Option<PathBuf>,
+}
+
+impl ExportRequest {
+    /// The defaults of `smae-export --run RUN --output OUTPUT`.
+    pub fn new(run: &Path, output: &Path) -> Self {
+        Self {
+            run: run.to_path_buf(),
+            output: output.to_path_buf(),
+            task: None,
+            opset: 17,
+            fp16: false,
+            verify: false,
+            verify_images: Vec::new(),
+            ort_library: None,
+            gsd_m: None,
+            layout: Layout::Gis,
+            batch: None,
+            stac: None,
+        }
+    }
+}
+
+/// How a model is written as a graph.
+#[derive(Debug, Clone, Copy)]
+pub struct GraphOptions {
+    pub fp16: bool,
+    pub opset: i64,
+    pub layout: Layout,
+    pub batch: Option<usize>,
+}
+
+impl GraphOptions {
+    /// f32 weights, opset 17, normalised input, any batch.
+    pub fn plain() -> Self {
+        Self {
+            fp16: false,
+            opset: 17,
+            layout: Layout::Plain,
+            batch: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -64,8 +115,10 @@ pub struct ExportReport {
     pub parameters: usize,
     pub export_seconds: f64,
     pub fp16: bool,
+    pub layout: Layout,
     pub tolerance: f64,
     pub parity: Vec<Parity>,
+    pub stac: Option<PathBuf>,
 }
 
 /// The tolerance on `max |ONNX - Burn| / max(1, max |Burn|)`: 1e-4 for f32
@@ -86,6 +139,11 @@ fn card(
     (size, patch): (usize, usize),
     outputs: Vec<OutputSpec>,
 ) -> Result<ModelCard> {
+    let input = smae_infer::card::InputSpec {
+        normalised_in_graph: req.layout == Layout::Gis,
+        batch: req.batch,
+        ..input_spec(size)
+    };
     let (gsd_m, run) = (req.gsd_m, &req.run);
     let metrics = std::fs::read(run.join("metrics.json"))
         .ok()
@@ -104,11 +162,11 @@ fn card(
         }),
         other => serde_json::json!({ "kind": other.kind(), "model": other.model_name() }),
     };
-    Ok(ModelCard {
+    let mut card = ModelCard {
         version: CARD_VERSION,
         task: task.to_string(),
         classes,
-        input: input_spec(size),
+        input,
         patch_size: patch,
         gsd_m,
         // Detection runs are trained on `tile` image pixels per model input:
@@ -132,7 +190,10 @@ fn card(
                 "metrics": metrics.as_ref().map(|m| m["metrics"].clone()),
             })),
         }),
-    })
+        gis: String::new(),
+    };
+    card.gis = card.gis_support();
+    Ok(card)
 }
 
 /// The detection score threshold to ship: the F1-optimal one found on the
@@ -152,21 +213,28 @@ pub fn to_onnx<B: Backend>(
     model: &TaskModel<B>,
     size: usize,
     classes: usize,
-    fp16: bool,
-    opset: i64,
+    opts: &GraphOptions,
     metadata: impl FnOnce(Vec<OutputSpec>) -> Result<Vec<(String, String)>>,
 ) -> Result<(Vec<u8>, usize)> {
-    let mut g = Graph::new(fp16, opset);
-    g.input(
-        "images",
-        &[
-            Dim::Sym("batch"),
-            Dim::Fixed(3),
-            Dim::Fixed(size),
-            Dim::Fixed(size),
-        ],
-    );
-    let outputs = tasks::build(&mut g, model, size, classes);
+    let mut g = Graph::new(opts.fp16, opts.opset);
+    if let Some(n) = opts.batch {
+        g.batch = Dim::Fixed(n);
+    }
+    let dims = [
+        g.batch.clone(),
+        Dim::Fixed(3),
+        Dim::Fixed(size),
+        Dim::Fixed(size),
+    ];
+    g.input("images", &dims);
+    let images = match opts.layout {
+        Layout::Gis => layout::normalise(&mut g, "images", &IMAGENET_MEAN, &IMAGENET_STD),
+        Layout::Plain => "images".to_string(),
+    };
+    let mut outputs = tasks::build(&mut g, model, (&images, size), classes, opts.layout);
+    for o in &mut outputs {
+        o.shape = g.output_shape(&o.name);
+    }
     let parameters = g.parameters;
     let meta = metadata(outputs)?;
     Ok((
@@ -180,6 +248,9 @@ pub fn to_onnx<B: Backend>(
 pub fn export(req: &ExportRequest) -> Result<ExportReport> {
     if !(17..=21).contains(&req.opset) {
         bail!("--opset must be between 17 and 21");
+    }
+    if req.batch.is_some_and(|b| b != 1) {
+        bail!("--batch takes 1 (a fixed batch of one) or dynamic");
     }
     let config = RunConfig::read(&req.run)?;
     let task = match req.task.as_deref() {
@@ -201,17 +272,39 @@ pub fn export(req: &ExportRequest) -> Result<ExportReport> {
         RunConfig::Finetune(c) if task.is_some() => c.classes.len(),
         _ => 0,
     };
-    let (bytes, parameters) = to_onnx(&model, size, classes, req.fp16, req.opset, |outputs| {
+    let opts = GraphOptions {
+        fp16: req.fp16,
+        opset: req.opset,
+        layout: req.layout,
+        batch: req.batch,
+    };
+    let mut card_out = None;
+    let (bytes, parameters) = to_onnx(&model, size, classes, &opts, |outputs| {
         let card = card(req, &config, model.task(), (size, patch), outputs)?;
         let mut meta = vec![(CARD_KEY.to_string(), serde_json::to_string(&card)?)];
-        meta.extend(card.plain_keys());
+        meta.extend(card.gis_keys());
+        card_out = Some(card);
         Ok(meta)
     })?;
+    let card = card_out.context("the model card was not built")?;
     let export_seconds = start.elapsed().as_secs_f64();
 
     if let Some(parent) = req.output.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    if let Some(parent) = req
+        .stac
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).with_context(|| {
+            format!(
+                "cannot write the STAC item: cannot create {}",
+                parent.display()
+            )
+        })?;
     }
     // Written and verified under a temporary name, renamed only when it passes.
     let mut parity = Vec::new();
@@ -222,13 +315,20 @@ pub fn export(req: &ExportRequest) -> Result<ExportReport> {
                 &model,
                 tmp,
                 size,
+                &opts,
                 &req.verify_images,
                 req.ort_library.as_deref(),
-                tolerance(req.fp16),
             )?;
         }
         check_parity(&parity, req.fp16)
     })?;
+    if let Some(item) = &req.stac {
+        let facts = stac::GraphFacts {
+            parameters,
+            opset: req.opset,
+        };
+        stac::write_item(item, &req.output, &bytes, &card, &facts)?;
+    }
     Ok(ExportReport {
         output: req.output.clone(),
         task: model.task().into(),
@@ -236,8 +336,10 @@ pub fn export(req: &ExportRequest) -> Result<ExportReport> {
         parameters,
         export_seconds,
         fp16: req.fp16,
+        layout: req.layout,
         tolerance: tolerance(req.fp16),
         parity,
+        stac: req.stac.clone(),
     })
 }
 
@@ -257,13 +359,18 @@ fn check_parity(parity: &[Parity], fp16: bool) -> Result<()> {
     Ok(())
 }
 
-/// The verification inputs: a seeded random batch of two and each real image.
-fn inputs(size: usize, images: &[PathBuf]) -> Result<Vec<(String, Vec<f32>, usize)>> {
+/// The verification inputs (normalised, as Burn takes them): a seeded random
+/// batch of `batch` and each real image.
+fn inputs(size: usize, batch: usize, images: &[PathBuf]) -> Result<Vec<(String, Vec<f32>, usize)>> {
     let device = FlexDevice;
     let r = {
         let _rng = smae_run::seed::lock();
         B::seed(&device, 20261128);
-        Tensor::<B, 4>::random([2, 3, size, size], Distribution::Normal(0.0, 1.0), &device)
+        Tensor::<B, 4>::random(
+            [batch, 3, size, size],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        )
     };
     let mut out = vec![(
         "random".to_string(),
@@ -271,7 +378,7 @@ fn inputs(size: usize, images: &[PathBuf]) -> Result<Vec<(String, Vec<f32>, usiz
             .convert::<f32>()
             .into_vec::<f32>()
             .unwrap_or_default(),
-        2,
+        batch,
     )];
     for p in images {
         let img = image::open(p)
@@ -289,15 +396,17 @@ fn inputs(size: usize, images: &[PathBuf]) -> Result<Vec<(String, Vec<f32>, usiz
     Ok(out)
 }
 
-/// Runs Burn and the exported graph on tract and ONNX Runtime and compares.
+/// Runs Burn and the exported graph on tract and ONNX Runtime and compares,
+/// within the tolerance of the weights' precision.
 pub fn verify(
     model: &TaskModel<B>,
     onnx: &Path,
     size: usize,
+    opts: &GraphOptions,
     images: &[PathBuf],
     ort_library: Option<&Path>,
-    tol: f64,
 ) -> Result<Vec<Parity>> {
+    let tol = tolerance(opts.fp16);
     let device = FlexDevice;
     let mut engines: Vec<Box<dyn smae_infer::Engine>> = vec![engine::open(
         onnx,
@@ -317,7 +426,7 @@ pub fn verify(
         .context("ONNX Runtime is needed for --verify")?,
     );
     let mut out = Vec::new();
-    for (name, px, n) in inputs(size, images)? {
+    for (name, px, n) in inputs(size, opts.batch.unwrap_or(2), images)? {
         let x = Tensor::<B, 1>::from_data(TensorData::new(px.clone(), [px.len()]), &device)
             .reshape([n, 3, size, size]);
         let reference: Vec<Vec<f32>> = model
@@ -330,6 +439,13 @@ pub fn verify(
                     .unwrap_or_default()
             })
             .collect();
+        let reference = match (opts.layout, model) {
+            (Layout::Gis, TaskModel::Detect(d)) if d.angle_pred.is_none() => {
+                vec![yolo_rows(&reference[0], &reference[1])]
+            }
+            _ => reference,
+        };
+        let px = layout::graph_input(opts.layout, &px, size * size, &IMAGENET_MEAN, &IMAGENET_STD);
         let arr = ndarray::Array4::from_shape_vec((n, 3, size, size), px)?;
         for e in engines.iter_mut() {
             let got = e.run(arr.view())?;
@@ -370,4 +486,27 @@ pub fn verify(
         }
     }
     Ok(out)
+}
+
+/// Burn's decoded boxes (`xyxy`) and per-class scores as the GIS layout's
+/// rows: centre x, centre y, width, height, best score, scores.
+fn yolo_rows(boxes: &[f32], scores: &[f32]) -> Vec<f32> {
+    let locations = boxes.len() / 4;
+    let classes = scores.len() / locations.max(1);
+    let mut out = Vec::with_capacity(locations * (5 + classes));
+    for (b, s) in boxes
+        .chunks_exact(4)
+        .zip(scores.chunks_exact(classes.max(1)))
+    {
+        let best = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        out.extend_from_slice(&[
+            (b[0] + b[2]) / 2.0,
+            (b[1] + b[3]) / 2.0,
+            b[2] - b[0],
+            b[3] - b[1],
+            best,
+        ]);
+        out.extend_from_slice(s);
+    }
+    out
 }

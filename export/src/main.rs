@@ -33,13 +33,37 @@ struct Cli {
     /// Ground sample distance of the training imagery in metres, recorded in the card.
     #[arg(long)]
     gsd: Option<f64>,
+    /// gis: the graph normalises raw values x scale itself and a detector has one
+    /// YOLO-style output, as GeoDeep and QGIS Deepness read them; plain: normalised
+    /// input, boxes and scores apart (card version 1's layout).
+    #[arg(long, default_value = "gis")]
+    layout: String,
+    /// Batch size of the graph: dynamic, or 1 (QGIS Deepness loads detectors only with batch 1).
+    #[arg(long, default_value = "dynamic")]
+    batch: String,
+    /// Also write a STAC item (ML Model extension) describing the model file.
+    #[arg(long)]
+    stac: Option<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
 }
 
+fn fail(e: impl std::fmt::Display) -> ! {
+    eprintln!("error: {e:#}");
+    std::process::exit(1);
+}
+
 fn main() {
     let cli = Cli::parse();
+    let layout = smae_export::Layout::parse(&cli.layout).unwrap_or_else(|e| fail(e));
+    let batch = match cli.batch.as_str() {
+        "dynamic" => None,
+        b => Some(
+            b.parse::<usize>()
+                .unwrap_or_else(|_| fail(format!("--batch takes 1 or dynamic, not '{b}'"))),
+        ),
+    };
     let req = smae_export::ExportRequest {
         run: cli.run,
         output: cli.output,
@@ -50,6 +74,9 @@ fn main() {
         verify_images: cli.verify_image,
         ort_library: cli.ort_lib,
         gsd_m: cli.gsd,
+        layout,
+        batch,
+        stac: cli.stac,
     };
     match smae_export::export(&req) {
         Ok(r) => {
@@ -78,9 +105,6 @@ fn main() {
                 }
             }
         }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::exit(1);
-        }
+        Err(e) => fail(format!("{e:#}")),
     }
 }

@@ -66,7 +66,10 @@ pub fn fixtures() -> Result<Vec<Fixture>> {
     let mut out = Vec::new();
     for (model, classes) in models() {
         let task = model.task().to_string();
-        let (onnx, _) = crate::to_onnx(&model, SIZE, classes, false, 17, |_| Ok(Vec::new()))?;
+        let (onnx, _) =
+            crate::to_onnx(&model, SIZE, classes, &crate::GraphOptions::plain(), |_| {
+                Ok(Vec::new())
+            })?;
         B::seed(&d, 99);
         let x = Tensor::<B, 4>::random([BATCH, 3, SIZE, SIZE], Distribution::Normal(0.0, 1.0), &d);
         let mut tensors = vec![("input".to_string(), x.clone().into_data())];

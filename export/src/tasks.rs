@@ -2,7 +2,8 @@
 //! reference when verifying: `embed` (tokens and cls embedding), `classify`
 //! (class probabilities), `segment` (per-pixel class probabilities at input
 //! resolution), `detect` / `detect-obb` (decoded boxes in input pixels and
-//! per-class scores, dense, no NMS).
+//! per-class scores, dense, no NMS; in the GIS layout a plain detector's
+//! are one YOLO-style output, see [`Layout`]).
 
 use burn::prelude::*;
 use smae_infer::card::OutputSpec;
@@ -12,26 +13,31 @@ use smae_models::Detector;
 pub use smae_run::model::TaskModel;
 
 use crate::graph::{Attr, Dim, Graph};
+use crate::layout::Layout;
 use crate::lower::{self, slice_last, take};
 
-/// Lowers `model` for a `size x size` input; returns the output specs.
+/// Lowers `model` for a `size x size` normalised input `images`; returns
+/// the output specs.
 pub fn build<B: Backend>(
     g: &mut Graph,
     model: &TaskModel<B>,
-    size: usize,
+    (images, size): (&str, usize),
     classes: usize,
+    layout: Layout,
 ) -> Vec<OutputSpec> {
-    let batch = || Dim::Sym("batch");
+    let b = g.batch.clone();
+    let batch = || b.clone();
     let spec = |name: &str, layout: &[&str], kind: &str| OutputSpec {
         name: name.into(),
         layout: layout.iter().map(|s| s.to_string()).collect(),
         kind: kind.into(),
+        shape: Vec::new(),
     };
     match model {
         TaskModel::Embed(vit) => {
             let d = vit.dim();
             let l = (size / vit.patch_size).pow(2);
-            let t = lower::vit(g, "images", vit, size);
+            let t = lower::vit(g, images, vit, size);
             let cls = take(g, &t, 1, 0);
             g.output(&t, "tokens", &[batch(), Dim::Fixed(1 + l), Dim::Fixed(d)]);
             g.output(&cls, "embedding", &[batch(), Dim::Fixed(d)]);
@@ -41,7 +47,7 @@ pub fn build<B: Backend>(
             ]
         }
         TaskModel::Classify(c) => {
-            let t = lower::vit(g, "images", &c.encoder, size);
+            let t = lower::vit(g, images, &c.encoder, size);
             let pooled = if c.global_pool {
                 let st = g.ints("gp_start", &[1]);
                 let en = g.ints("gp_end", &[i64::MAX]);
@@ -61,7 +67,7 @@ pub fn build<B: Backend>(
             let vit = &s.encoder;
             let (p, d) = (vit.patch_size, vit.dim());
             let gh = size / p;
-            let feats = lower::vit_blocks(g, "images", vit, size, &feature_blocks(vit.depth()));
+            let feats = lower::vit_blocks(g, images, vit, size, &feature_blocks(vit.depth()));
             let maps: Vec<String> = feats
                 .iter()
                 .map(|f| lower::tokens_to_map(g, f, gh, gh, d))
@@ -90,21 +96,22 @@ pub fn build<B: Backend>(
                 "probabilities",
             )]
         }
-        TaskModel::Detect(det) => detect(g, det, size, classes),
+        TaskModel::Detect(det) => detect(g, det, (images, size), classes, layout),
     }
 }
 
 fn reduce_mean(g: &mut Graph, x: &str, axis: i64) -> String {
-    // ReduceMean takes its axes as an attribute up to opset 17, as an input from 18.
+    reduce(g, "ReduceMean", x, axis, false)
+}
+
+fn reduce(g: &mut Graph, op: &str, x: &str, axis: i64, keep: bool) -> String {
+    // Reductions take their axes as an attribute up to opset 17, as an input from 18.
+    let keepdims = Attr::Int("keepdims", keep as i64);
     if g.opset >= 18 {
-        let ax = g.ints("rm_axes", &[axis]);
-        g.node("ReduceMean", &[x, &ax], vec![Attr::Int("keepdims", 0)])
+        let ax = g.ints("reduce_axes", &[axis]);
+        g.node(op, &[x, &ax], vec![keepdims])
     } else {
-        g.node(
-            "ReduceMean",
-            &[x],
-            vec![Attr::Ints("axes", vec![axis]), Attr::Int("keepdims", 0)],
-        )
+        g.node(op, &[x], vec![Attr::Ints("axes", vec![axis]), keepdims])
     }
 }
 
@@ -152,13 +159,14 @@ fn uper_head<B: Backend>(
 fn detect<B: Backend>(
     g: &mut Graph,
     det: &Detector<B>,
-    size: usize,
+    (images, size): (&str, usize),
     classes: usize,
+    layout: Layout,
 ) -> Vec<OutputSpec> {
     let vit = &det.encoder;
     let (p, d) = (vit.patch_size, vit.dim());
     let gh = size / p;
-    let tokens = lower::vit(g, "images", vit, size);
+    let tokens = lower::vit(g, images, vit, size);
     let map = lower::tokens_to_map(g, &tokens, gh, gh, d);
     let levels = [
         lower::conv_transpose2d(g, &map, &det.up2),
@@ -221,7 +229,36 @@ fn detect<B: Backend>(
     let t = slice_last(g, &dist, 1, 1);
     let r = slice_last(g, &dist, 2, 1);
     let b = slice_last(g, &dist, 3, 1);
-    let batch = Dim::Sym("batch");
+    let batch = g.batch.clone();
+    if angle.is_empty() && layout == Layout::Gis {
+        // YOLO rows: cx, cy, w, h, objectness (the best class score), scores
+        let half = g.scalar("half", 0.5);
+        let rl = g.node("Sub", &[&r, &l], vec![]);
+        let du = g.node("Mul", &[&rl, &half], vec![]);
+        let cx = g.node("Add", &[&px, &du], vec![]);
+        let bt = g.node("Sub", &[&b, &t], vec![]);
+        let dv = g.node("Mul", &[&bt, &half], vec![]);
+        let cy = g.node("Add", &[&py, &dv], vec![]);
+        let w = g.node("Add", &[&l, &r], vec![]);
+        let h = g.node("Add", &[&t, &b], vec![]);
+        let obj = reduce(g, "ReduceMax", &scores, 2, true);
+        let rows = g.node(
+            "Concat",
+            &[&cx, &cy, &w, &h, &obj, &scores],
+            vec![Attr::Int("axis", 2)],
+        );
+        g.output(
+            &rows,
+            "detections",
+            &[batch, Dim::Fixed(a), Dim::Fixed(5 + classes)],
+        );
+        return vec![OutputSpec {
+            name: "detections".into(),
+            layout: vec!["batch".into(), "location".into(), "cxcywh_obj_class".into()],
+            kind: "detections_cxcywh".into(),
+            shape: Vec::new(),
+        }];
+    }
     if angle.is_empty() {
         let x0 = g.node("Sub", &[&px, &l], vec![]);
         let y0 = g.node("Sub", &[&py, &t], vec![]);
@@ -243,11 +280,13 @@ fn detect<B: Backend>(
                 name: "boxes".into(),
                 layout: vec!["batch".into(), "location".into(), "xyxy".into()],
                 kind: "boxes_xyxy".into(),
+                shape: Vec::new(),
             },
             OutputSpec {
                 name: "scores".into(),
                 layout: vec!["batch".into(), "location".into(), "class".into()],
                 kind: "scores".into(),
+                shape: Vec::new(),
             },
         ]
     } else {
@@ -289,11 +328,13 @@ fn detect<B: Backend>(
                 name: "rboxes".into(),
                 layout: vec!["batch".into(), "location".into(), "cxcywha".into()],
                 kind: "rboxes_cxcywha".into(),
+                shape: Vec::new(),
             },
             OutputSpec {
                 name: "scores".into(),
                 layout: vec!["batch".into(), "location".into(), "class".into()],
                 kind: "scores".into(),
+                shape: Vec::new(),
             },
         ]
     }

@@ -117,6 +117,24 @@ fn bad_runs_give_one_error_and_no_file() {
         smae_export(&["--run", r, "--output", o, "--opset", "12"]),
         "--opset",
     );
+    one_line(
+        smae_export(&["--run", r, "--output", o, "--layout", "yolo"]),
+        "unknown layout",
+    );
+    for b in ["2", "x"] {
+        one_line(
+            smae_export(&["--run", r, "--output", o, "--batch", b]),
+            "--batch takes 1",
+        );
+    }
+    // a STAC item that cannot be written (its folder would be a file):
+    // refused before anything is written
+    std::fs::write(d.join("a-file"), b"").unwrap();
+    let stac = d.join("a-file/item.json");
+    one_line(
+        smae_export(&["--run", r, "--output", o, "--stac", stac.to_str().unwrap()]),
+        "cannot write the STAC item",
+    );
     // config and weights disagree: the config claims a wider encoder
     let cfg_path = run.join("config.json");
     let mut cfg: serde_json::Value =

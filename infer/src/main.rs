@@ -183,7 +183,7 @@ fn info(model: PathBuf, json: bool) -> Result<()> {
     );
     let i = &card.input;
     println!(
-        "input:    '{}' {} x {} x {} {}, bands {:?}, scale {}, mean {:?}, std {:?}",
+        "input:    '{}' {} x {} x {} {}, bands {:?}, scale {}, mean {:?}, std {:?} ({}), batch {}",
         i.name,
         i.bands.len(),
         i.size,
@@ -192,9 +192,18 @@ fn info(model: PathBuf, json: bool) -> Result<()> {
         i.bands,
         i.scale,
         i.mean,
-        i.std
+        i.std,
+        if i.normalised_in_graph {
+            "applied in the graph"
+        } else {
+            "applied before the graph"
+        },
+        i.batch.map_or("any".to_string(), |b| b.to_string())
     );
     println!("patch:    {}", card.patch_size);
+    if !card.gis.is_empty() {
+        println!("gis:      {}", card.gis);
+    }
     if let Some(g) = card.gsd_m {
         println!("gsd:      {g} m/px");
     }

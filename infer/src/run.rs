@@ -253,6 +253,7 @@ impl Model {
             scale: opts.scale.unwrap_or(input_spec.scale),
             mean: input_spec.mean.clone(),
             std: input_spec.std.clone(),
+            graph_normalises: input_spec.normalised_in_graph,
             nodata: opts.nodata,
         };
         scene.check(&spec)?;
@@ -310,7 +311,12 @@ impl Model {
             spatial[i] = o.layout.ends_with(&["y".to_string(), "x".to_string()]);
         }
         let popts = pipeline::Options {
-            batch: ctx.opts.batch.max(1),
+            // a graph with a fixed batch takes at most that many tiles
+            batch: ctx
+                .opts
+                .batch
+                .min(self.card.input.batch.unwrap_or(usize::MAX))
+                .max(1),
             tta: if ctx.opts.tta { Tta::Flips } else { Tta::None },
             spatial,
         };
@@ -480,12 +486,20 @@ impl Model {
     fn detect(&mut self, ctx: &Ctx<'_>, report: &mut RunReport) -> Result<Vec<SceneDetection>> {
         let (w, h, t, n) = (ctx.scene.width, ctx.scene.height, ctx.tile, ctx.spec.size);
         let oriented = self.card.task == "detect-obb";
-        let geometry_at = self.output_of(if oriented {
-            "rboxes_cxcywha"
-        } else {
-            "boxes_xyxy"
-        })?;
-        let scores_at = self.output_of("scores")?;
+        let classes = self.card.classes.len();
+        // The GIS (YOLO) layout holds boxes and scores in one output;
+        // version-1 files and the plain layout have two.
+        let outputs = match self.output_of("detections_cxcywh") {
+            Ok(at) if !oriented => DetectorOutputs::Yolo(at),
+            _ => DetectorOutputs::Split(
+                self.output_of(if oriented {
+                    "rboxes_cxcywha"
+                } else {
+                    "boxes_xyxy"
+                })?,
+                self.output_of("scores")?,
+            ),
+        };
         let th = &self.card.thresholds;
         let o = ctx.opts;
         let dopts = DetectOptions {
@@ -505,8 +519,7 @@ impl Model {
             let core = cores[k];
             k += 1;
             if let Some(out) = d.outputs {
-                let g: Vec<f32> = out[geometry_at].iter().copied().collect();
-                let s: Vec<f32> = out[scores_at].iter().copied().collect();
+                let (g, s) = outputs.boxes_and_scores(&out, classes);
                 let valid = &d.tile.valid;
                 let (dx, dy) = (d.job.win.x as f32, d.job.win.y as f32);
                 sink.add_tile(&g, &s, (d.job.win.x, d.job.win.y), factor, |x, y| {
@@ -533,6 +546,43 @@ impl Model {
             ("SMAE_CLASS_NAMES".into(), self.card.classes.join(",")),
             ("SMAE_MODEL".into(), self.path.display().to_string()),
         ]
+    }
+}
+
+/// Where a detector's boxes and per-class scores are among its outputs.
+enum DetectorOutputs {
+    /// `boxes_xyxy` (or `rboxes_cxcywha`) and `scores`.
+    Split(usize, usize),
+    /// `detections_cxcywh`: rows of cx, cy, w, h, objectness, class scores.
+    Yolo(usize),
+}
+
+impl DetectorOutputs {
+    /// One tile's boxes (`xyxy`, or the rotated boxes as they are) and
+    /// scores (`[location][class]`), flattened.
+    fn boxes_and_scores(
+        &self,
+        out: &[ndarray::ArrayD<f32>],
+        classes: usize,
+    ) -> (Vec<f32>, Vec<f32>) {
+        match *self {
+            Self::Split(g, s) => (
+                out[g].iter().copied().collect(),
+                out[s].iter().copied().collect(),
+            ),
+            Self::Yolo(at) => {
+                let rows: Vec<f32> = out[at].iter().copied().collect();
+                let width = 5 + classes;
+                let mut g = Vec::with_capacity(rows.len() / width * 4);
+                let mut s = Vec::with_capacity(rows.len() / width * classes);
+                for r in rows.chunks_exact(width) {
+                    let (hw, hh) = (r[2] / 2.0, r[3] / 2.0);
+                    g.extend_from_slice(&[r[0] - hw, r[1] - hh, r[0] + hw, r[1] + hh]);
+                    s.extend_from_slice(&r[5..]);
+                }
+                (g, s)
+            }
+        }
     }
 }
 

@@ -12,7 +12,8 @@ use crate::norm::{IMAGENET_MEAN, IMAGENET_STD, SCALE_8BIT};
 pub const INPUT_NAME: &str = "images";
 
 /// 8-bit RGB (bands 1, 2, 3), scaled to 0-1 and ImageNet-normalised, at
-/// `size x size` pixels.
+/// `size x size` pixels, any batch; normalised before the model (the Burn
+/// model's own input; an export may move the normalisation into its graph).
 pub fn input_spec(size: usize) -> InputSpec {
     InputSpec {
         name: INPUT_NAME.into(),
@@ -22,6 +23,8 @@ pub fn input_spec(size: usize) -> InputSpec {
         scale: SCALE_8BIT,
         mean: IMAGENET_MEAN.iter().map(|v| *v as f64).collect(),
         std: IMAGENET_STD.iter().map(|v| *v as f64).collect(),
+        normalised_in_graph: false,
+        batch: None,
     }
 }
 

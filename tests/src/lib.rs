@@ -18,6 +18,48 @@ pub fn smae(args: &[&str]) {
     run(cli).unwrap_or_else(|e| panic!("smae-train {}: {e:#}", args.join(" ")));
 }
 
+/// The Python of the tests' virtual environment (scripts/setup.sh: ONNX,
+/// ONNX Runtime, GeoDeep, stac-model), or the system's.
+pub fn venv_python() -> PathBuf {
+    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    if py.exists() {
+        py
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
+/// Runs `tests/python/SCRIPT ARGS...` with [`venv_python`]; its stdout, or
+/// `Err(stderr)` when it exits non-zero.
+pub fn python_script(script: &str, args: &[&str]) -> Result<String, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join(script);
+    let out = std::process::Command::new(venv_python())
+        .arg(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// `onnx` opened by smae-infer on ONNX Runtime (2 threads).
+pub fn ort_model(onnx: &Path) -> smae_infer::Model {
+    smae_infer::Model::open(
+        onnx,
+        &smae_infer::ModelOptions {
+            backend: smae_infer::Backend::Ort,
+            threads: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e:#}"))
+}
+
 /// A JSON file (a run's config.json, metrics.json, ...).
 pub fn json(p: &Path) -> Value {
     let bytes = std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));

@@ -136,15 +136,10 @@ fn scene_in_georeferenced_crowns_out() {
     // 4. export with the card, verified on tract and ONNX Runtime
     let onnx = d.join("crowns.onnx");
     let r = export(&ExportRequest {
-        run: det.clone(),
-        output: onnx.clone(),
-        task: None,
-        opset: 17,
-        fp16: false,
         verify: true,
         verify_images: vec![scene.clone()],
-        ort_library: None,
         gsd_m: Some(0.1),
+        ..ExportRequest::new(&det, &onnx)
     })
     .unwrap_or_else(|e| panic!("{e:#}"));
     assert!(r.parity.iter().all(|p| p.pass), "{:?}", r.parity);

@@ -12,11 +12,11 @@ use burn::backend::Flex;
 use smae_export::{export, ExportRequest};
 use smae_geom::merge::SceneDetection;
 use smae_geom::BBox;
-use smae_infer::{Backend, Model, ModelOptions, RunOptions};
+use smae_infer::RunOptions;
 use smae_run::model::TaskModel;
 use smae_run::{checkpoint, FinetuneConfig};
 use smae_testkit::TINY_ENCODER;
-use smae_tests::{crown_mask, data, json, neon_tasks, osbs_boxes, smae, Scratch};
+use smae_tests::{crown_mask, data, json, neon_tasks, ort_model, osbs_boxes, smae, Scratch};
 use smae_train::eval::metrics::detection::{voc_map, GroundTruth, Prediction, Shape};
 use smae_train::eval::metrics::segmentation::SegAccumulator;
 use smae_train::eval::scene;
@@ -68,29 +68,10 @@ fn eval(run: &Path, held: &Path, out: &Path) -> serde_json::Value {
 
 fn export_to(run: &Path, onnx: &Path) {
     export(&ExportRequest {
-        run: run.to_path_buf(),
-        output: onnx.to_path_buf(),
-        task: None,
-        opset: 17,
-        fp16: false,
-        verify: false,
-        verify_images: vec![],
-        ort_library: None,
         gsd_m: Some(0.1),
+        ..ExportRequest::new(run, onnx)
     })
     .unwrap_or_else(|e| panic!("{e:#}"));
-}
-
-fn ort(onnx: &Path) -> Model {
-    Model::open(
-        onnx,
-        &ModelOptions {
-            backend: Backend::Ort,
-            threads: 2,
-            ..Default::default()
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 /// Axis-aligned boxes in scene pixels from smae-infer's GeoJSON (in the
@@ -174,7 +155,7 @@ fn detection_eval_is_smae_infer() {
         quiet: true,
         ..Default::default()
     };
-    let rep = ort(&onnx).run(&scene_path, &gj, &opts).unwrap();
+    let rep = ort_model(&onnx).run(&scene_path, &gj, &opts).unwrap();
     let transform = gdal::Dataset::open(&scene_path)
         .unwrap()
         .geo_transform()
@@ -278,7 +259,7 @@ fn segmentation_eval_is_smae_infer() {
         quiet: true,
         ..Default::default()
     };
-    ort(&onnx).run(&scene_path, &out, &opts).unwrap();
+    ort_model(&onnx).run(&scene_path, &out, &opts).unwrap();
     let ds = gdal::Dataset::open(&out).unwrap();
     let classes: Vec<u8> = ds
         .rasterband(1)

@@ -3,12 +3,12 @@
 //! the model card, shrink with --fp16; bad runs give one clear error and no
 //! file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use smae_export::{export, ExportRequest};
+use smae_export::{export, ExportRequest, Layout};
 use smae_testkit::TINY_ENCODER;
-use smae_tests::{data, neon_tasks, smae, Scratch};
+use smae_tests::{data, neon_tasks, smae, venv_python, Scratch};
 
 const RUN: &[&str] = &["--workers", "2", "--quiet"];
 
@@ -33,28 +33,21 @@ fn finetune(task: &str, data: &Path, out: &Path, extra: &[&str]) {
     smae(&args);
 }
 
+/// Plain layout: the Burn outputs themselves (the GIS layout is tested in
+/// gis_tools.rs).
 fn request(run: &Path, out: &Path) -> ExportRequest {
     ExportRequest {
-        run: run.to_path_buf(),
-        output: out.to_path_buf(),
-        task: None,
-        opset: 17,
-        fp16: false,
         verify: true,
         verify_images: vec![data("deepforest/OSBS_029.tif")],
-        ort_library: None,
         gsd_m: Some(0.1),
+        layout: Layout::Plain,
+        ..ExportRequest::new(run, out)
     }
 }
 
 /// The ONNX checker (Python `onnx`, installed by scripts/setup.sh).
 fn onnx_check(path: &Path) {
-    let py = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    let py = if py.exists() {
-        py
-    } else {
-        PathBuf::from("python3")
-    };
+    let py = venv_python();
     let out = Command::new(&py)
         .args([
             "-c",
@@ -186,6 +179,10 @@ fn every_task_exports_and_matches_burn() {
         "detect-obb",
         &["rboxes", "scores"],
     );
+
+    // No GIS tool decodes rotated boxes: the card says so.
+    let card = smae_infer::onnx_meta::read_card(&d.join("obb.onnx")).unwrap();
+    assert!(card.gis.contains("rotated boxes"), "{}", card.gis);
 
     // The encoder of any run exports as `embed`.
     let mut req = request(&d.join("det-run"), &d.join("embed.onnx"));

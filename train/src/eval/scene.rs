@@ -76,6 +76,7 @@ fn outputs(task: Task) -> Vec<OutputSpec> {
         name: name.into(),
         layout: layout.iter().map(|s| s.to_string()).collect(),
         kind: kind.into(),
+        shape: Vec::new(),
     };
     match task {
         Task::Classify => vec![spec("probabilities", &["batch", "class"], "probabilities")],
@@ -114,6 +115,7 @@ pub fn card(cfg: &FinetuneConfig) -> ModelCard {
         outputs: outputs(cfg.task),
         thresholds: Thresholds::default(),
         provenance: serde_json::json!({ "evaluation": true }),
+        gis: String::new(),
     }
 }
 
