@@ -12,35 +12,61 @@ use crate::geotiff::TempPath;
 use crate::raster::Georef;
 use smae_geom::merge::SceneDetection;
 
+/// A detection's outline as a closed ring (first point repeated),
+/// counter-clockwise as RFC 7946 asks, in the scene's CRS (pixel
+/// coordinates without georeferencing), each point passed through `to`.
+pub fn ring(
+    d: &SceneDetection,
+    georef: Option<&Georef>,
+    to: &dyn Fn(f64, f64) -> (f64, f64),
+) -> Vec<Vec<f64>> {
+    let mut ring: Vec<Vec<f64>> = d
+        .corners()
+        .into_iter()
+        .map(|(x, y)| {
+            let (x, y) = georef.map_or((x, y), |g| g.apply(x, y));
+            let (x, y) = to(x, y);
+            vec![x, y]
+        })
+        .collect();
+    if signed_area(&ring) < 0.0 {
+        ring.reverse();
+    }
+    ring.push(ring[0].clone());
+    ring
+}
+
+/// The class name of detection `d`.
+pub fn class_name(d: &SceneDetection, classes: &[String]) -> String {
+    classes
+        .get(d.class())
+        .cloned()
+        .unwrap_or_else(|| d.class().to_string())
+}
+
 /// The FeatureCollection for `dets`.
 pub fn collection(
     dets: &[SceneDetection],
     classes: &[String],
     georef: Option<&Georef>,
 ) -> FeatureCollection {
+    collection_with(dets, classes, georef, None)
+}
+
+/// The FeatureCollection for `dets`, in WGS84 longitude / latitude (RFC
+/// 7946's CRS, no `crs` member) when `wgs84` maps scene CRS coordinates.
+pub fn collection_with(
+    dets: &[SceneDetection],
+    classes: &[String],
+    georef: Option<&Georef>,
+    wgs84: Option<&dyn Fn(f64, f64) -> (f64, f64)>,
+) -> FeatureCollection {
+    let same = |x, y| (x, y);
+    let to: &dyn Fn(f64, f64) -> (f64, f64) = wgs84.unwrap_or(&same);
     let features = dets.iter().map(|d| {
-        let mut ring: Vec<Vec<f64>> = d
-            .corners()
-            .into_iter()
-            .map(|(x, y)| match georef {
-                Some(g) => {
-                    let (gx, gy) = g.apply(x, y);
-                    vec![gx, gy]
-                }
-                None => vec![x, y],
-            })
-            .collect();
-        // RFC 7946: exterior rings counter-clockwise
-        if signed_area(&ring) < 0.0 {
-            ring.reverse();
-        }
-        ring.push(ring[0].clone());
+        let ring = ring(d, georef, to);
         let mut props = JsonObject::new();
-        let name = classes
-            .get(d.class())
-            .cloned()
-            .unwrap_or_else(|| d.class().to_string());
-        props.insert("class".into(), JsonValue::from(name));
+        props.insert("class".into(), JsonValue::from(class_name(d, classes)));
         props.insert("class_index".into(), JsonValue::from(d.class()));
         props.insert("score".into(), JsonValue::from(round6(d.score() as f64)));
         if let SceneDetection::Rotated(r) = d {
@@ -58,6 +84,7 @@ pub fn collection(
     let mut fc = FeatureCollection::new(features);
     let mut foreign = JsonObject::new();
     match georef {
+        _ if wgs84.is_some() => {}
         Some(Georef {
             epsg: Some(code), ..
         }) => {

@@ -26,6 +26,8 @@ pub mod geojson_writer;
 #[cfg(feature = "scene")]
 pub mod geotiff;
 #[cfg(feature = "scene")]
+pub mod many;
+#[cfg(feature = "scene")]
 pub mod overlay;
 #[cfg(feature = "scene")]
 pub mod pipeline;
@@ -33,9 +35,13 @@ pub mod pipeline;
 pub mod raster;
 #[cfg(feature = "scene")]
 pub mod run;
+#[cfg(feature = "scene")]
+pub mod vector;
 
 pub use card::ModelCard;
 pub use engine::{Backend, Engine, ExecutionDevice};
+#[cfg(feature = "scene")]
+pub use many::{SceneOutcome, Summary};
 pub use model::{Model, ModelOptions};
 #[cfg(feature = "scene")]
 pub use run::{RunOptions, RunReport};

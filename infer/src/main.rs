@@ -1,13 +1,14 @@
 //! The `smae-infer` command: `run` a model on a scene, `info` prints its card.
 
 use std::path::PathBuf;
+
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 use smae_geom::Overlap;
 use smae_infer::engine::{Backend, ExecutionDevice};
-use smae_infer::{onnx_meta, Model, ModelOptions, RunOptions};
+use smae_infer::{many, onnx_meta, Model, ModelOptions, RunOptions, RunReport};
 
 #[derive(Parser)]
 #[command(
@@ -22,8 +23,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a model on a scene: a class map (COG) for classify / segment,
-    /// GeoJSON polygons for detect / detect-obb, in the scene's CRS.
+    /// Run a model on a scene (or many): a class map (COG) for classify /
+    /// segment, GeoJSON polygons for detect / detect-obb, in the scene's CRS.
     Run(Box<RunArgs>),
     /// Print a model's card (task, classes, input, tiles, outputs, provenance).
     Info {
@@ -40,12 +41,26 @@ struct RunArgs {
     /// An ONNX file written by smae-export.
     #[arg(long)]
     model: PathBuf,
-    /// Any raster GDAL reads (GeoTIFF, COG, JPEG, ...).
+    /// Scenes: any raster GDAL reads (GeoTIFF, COG, JPEG, ...), local, a GDAL
+    /// virtual path (/vsicurl/, /vsis3/, /vsigs/, /vsiaz/, /vsizip/...) or an
+    /// http(s) URL. Several with --output-dir.
+    #[arg(long, num_args = 1.., required_unless_present = "input_list")]
+    input: Vec<PathBuf>,
+    /// A file listing input scenes, one per line (with --output-dir).
     #[arg(long)]
-    input: PathBuf,
-    /// out.tif (classify, segment) or out.geojson (detect, detect-obb).
+    input_list: Option<PathBuf>,
+    /// out.tif (classify, segment) or out.geojson / .gpkg / .fgb (detect, detect-obb), for one input.
+    #[arg(
+        long,
+        required_unless_present = "output_dir",
+        conflicts_with = "output_dir"
+    )]
+    output: Option<PathBuf>,
+    /// Many scenes: each output is written here as SCENE.tif / SCENE.geojson; outputs
+    /// already there are skipped, a failed scene does not stop the others, and the exit
+    /// code is 1 when any failed.
     #[arg(long)]
-    output: PathBuf,
+    output_dir: Option<PathBuf>,
     /// auto: ONNX Runtime when its library is found, else tract.
     #[arg(long, default_value = "auto")]
     backend: String,
@@ -96,12 +111,36 @@ struct RunArgs {
     /// Also write a PNG of the scene with the result drawn on it.
     #[arg(long)]
     overlay: Option<PathBuf>,
+    /// Detections as GeoJSON in WGS84 longitude / latitude (RFC 7946) instead of the scene's CRS.
+    #[arg(long)]
+    wgs84: bool,
+    /// With --output-dir: the output format of detectors, geojson, gpkg or fgb [default: geojson].
+    #[arg(long)]
+    format: Option<String>,
     /// Print the run report as JSON on stdout.
     #[arg(long)]
     json: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+/// One line about a finished scene.
+fn describe(report: &RunReport) -> String {
+    let what = match report.detections {
+        Some(n) => format!(", {n} detections"),
+        None => String::new(),
+    };
+    format!(
+        "{}: {} x {} px, {} tiles ({} without data) on {} in {:.1} s{what}",
+        report.output.display(),
+        report.width,
+        report.height,
+        report.tiles,
+        report.skipped_tiles,
+        report.engine,
+        report.seconds
+    )
 }
 
 fn run(args: RunArgs) -> Result<()> {
@@ -137,29 +176,79 @@ fn run(args: RunArgs) -> Result<()> {
         merge_threshold: args.merge_threshold,
         class_agnostic: args.class_agnostic,
         overlay: args.overlay,
+        wgs84: args.wgs84,
         quiet: args.quiet,
         ..Default::default()
     };
-    let report = model.run(&args.input, &args.output, &opts)?;
-    for w in &report.warnings {
-        eprintln!("warning: {w}");
+    let mut inputs = args.input;
+    if let Some(list) = &args.input_list {
+        inputs.extend(many::read_list(list)?);
     }
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else if !args.quiet {
-        let what = match report.detections {
-            Some(n) => format!(", {n} detections"),
-            None => String::new(),
+    let Some(dir) = args.output_dir else {
+        let [input] = inputs.as_slice() else {
+            bail!("--output takes one input; give several scenes an --output-dir");
         };
+        let output = args.output.unwrap_or_default();
+        let report = model.run(input, &output, &opts)?;
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+        if args.json {
+            println!("{}", serde_json::to_string(&report)?);
+        } else if !args.quiet {
+            eprintln!("{}", describe(&report));
+        }
+        return Ok(());
+    };
+    if opts.overlay.is_some() {
+        bail!("--overlay draws one scene: use it with --output");
+    }
+    let ext = match args.format.as_deref() {
+        None => model.default_extension(),
+        Some(f @ ("geojson" | "gpkg" | "fgb")) if model.default_extension() == "geojson" => f,
+        Some(f) => bail!(
+            "--format {f}: a {} model writes {}",
+            model.card.task,
+            if model.default_extension() == "tif" {
+                "GeoTIFF (tif)"
+            } else {
+                "geojson, gpkg or fgb"
+            }
+        ),
+    };
+    let summary = model.run_many(&inputs, &dir, ext, &opts, |o| match o.status {
+        "failed" => eprintln!(
+            "error: {}: {}",
+            o.input.display(),
+            o.error.as_deref().unwrap_or("")
+        ),
+        "skipped" if !args.quiet => eprintln!("{}: already there, skipped", o.output.display()),
+        _ => {
+            if let Some(r) = o.report.as_ref().filter(|_| !args.quiet) {
+                for w in &r.warnings {
+                    eprintln!("warning: {}: {w}", o.input.display());
+                }
+                eprintln!("{}", describe(r));
+            }
+        }
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else if !args.quiet {
         eprintln!(
-            "{}: {} x {} px, {} tiles ({} without data) on {} in {:.1} s{what}",
-            report.output.display(),
-            report.width,
-            report.height,
-            report.tiles,
-            report.skipped_tiles,
-            report.engine,
-            report.seconds
+            "{} scenes: {} done, {} skipped, {} failed in {:.1} s",
+            summary.scenes.len(),
+            summary.done,
+            summary.skipped,
+            summary.failed,
+            summary.seconds
+        );
+    }
+    if summary.failed > 0 {
+        bail!(
+            "{} of {} scenes failed",
+            summary.failed,
+            summary.scenes.len()
         );
     }
     Ok(())

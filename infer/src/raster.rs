@@ -34,6 +34,23 @@ pub fn init_gdal() {
     });
 }
 
+/// The path GDAL opens for a scene: an `http(s)://` URL (a STAC asset href,
+/// a COG on object storage) through `/vsicurl/`; anything else as given.
+pub fn gdal_path(path: &Path) -> PathBuf {
+    let s = path.to_string_lossy();
+    if s.starts_with("http://") || s.starts_with("https://") {
+        PathBuf::from(format!("/vsicurl/{s}"))
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// A GDAL virtual path (`/vsicurl/`, `/vsis3/`, `/vsigs/`, `/vsiaz/`,
+/// `/vsizip/`...), which is not a local file to look for.
+pub fn is_virtual(path: &Path) -> bool {
+    path.to_string_lossy().starts_with("/vsi")
+}
+
 /// Where a scene is on the ground.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Georef {
@@ -116,15 +133,37 @@ pub struct Scene {
 impl Scene {
     pub fn open(path: &Path) -> Result<Self> {
         init_gdal();
-        if !path.exists() {
+        let path = &gdal_path(path);
+        if !is_virtual(path) && !path.exists() {
             bail!("input scene {} does not exist", path.display());
         }
         let opts = DatasetOptions {
             open_flags: GdalOpenFlags::GDAL_OF_RASTER | GdalOpenFlags::GDAL_OF_READONLY,
             ..Default::default()
         };
-        let ds = Dataset::open_ex(path, opts).map_err(|e| {
-            anyhow::anyhow!("{} is not a raster GDAL can read: {e}", path.display())
+        // A remote scene opens without listing its folder (one request
+        // instead of many on object storage; no sidecar files there).
+        // Local scenes keep GDAL's default: .msk and .aux.xml sidecars count.
+        let remote = is_virtual(path) && std::env::var_os("GDAL_DISABLE_READDIR_ON_OPEN").is_none();
+        if remote {
+            let _ = gdal::config::set_thread_local_config_option(
+                "GDAL_DISABLE_READDIR_ON_OPEN",
+                "EMPTY_DIR",
+            );
+        }
+        let opened = Dataset::open_ex(path, opts);
+        if remote {
+            let _ = gdal::config::clear_thread_local_config_option("GDAL_DISABLE_READDIR_ON_OPEN");
+        }
+        let ds = opened.map_err(|e| {
+            if is_virtual(path) {
+                anyhow::anyhow!(
+                    "cannot open {}: unreachable, or not a raster GDAL can read ({e})",
+                    path.display()
+                )
+            } else {
+                anyhow::anyhow!("{} is not a raster GDAL can read: {e}", path.display())
+            }
         })?;
         let (width, height) = ds.raster_size();
         let band_count = ds.raster_count();
@@ -218,6 +257,7 @@ impl Scene {
 
         // data where any band read holds data
         let mut valid = vec![false; bw * bh];
+        let mut shared: Option<Vec<bool>> = None;
         let mut values = Vec::with_capacity(spec.bands.len());
         for &b in &spec.bands {
             let band = self.ds.rasterband(b)?;
@@ -245,18 +285,26 @@ impl Scene {
                     let flags = band.mask_flags()?;
                     if flags.is_all_valid() {
                         valid.fill(true);
-                    } else {
+                    } else if !(flags.is_per_dataset() && shared.is_some()) {
                         let m = band
                             .open_mask_band()?
                             .read_as::<u8>(window.0, window.1, (bw, bh), None)
                             .with_context(|| read_err(b))?;
-                        for (ok, m) in valid.iter_mut().zip(m.data()) {
-                            *ok |= *m > 0;
+                        if flags.is_per_dataset() {
+                            shared = Some(m.data().iter().map(|m| *m > 0).collect());
+                        } else {
+                            for (ok, m) in valid.iter_mut().zip(m.data()) {
+                                *ok |= *m > 0;
+                            }
                         }
                     }
                 }
             }
             values.push(v);
+        }
+        // a mask or alpha band shared by the bands decides alone
+        if let Some(m) = shared {
+            valid = m;
         }
         let (sx, sy) = ((x1 - x0) as f64 / bw as f64, (y1 - y0) as f64 / bh as f64);
         for (i, ok) in valid.iter_mut().enumerate() {

@@ -14,7 +14,7 @@ use crate::geotiff::{check_writable, palette, Finish, RasterWriter};
 use crate::model::Model;
 use crate::pipeline::{self, Done, Tta};
 use crate::raster::{ReadSpec, Scene};
-use crate::{geojson_writer, overlay};
+use crate::{overlay, vector};
 use smae_geom::blend::{argmax, resize_bilinear, resize_mask, Strip};
 use smae_geom::merge::{DetectOptions, DetectionSink, SceneDetection};
 use smae_geom::tiling::{hann, CellGrid, ColumnBand, Grid, Job};
@@ -46,6 +46,9 @@ pub struct RunOptions {
     pub class_agnostic: bool,
     /// Also write a PNG of the scene with the result drawn on it.
     pub overlay: Option<PathBuf>,
+    /// Detections as GeoJSON in WGS84 longitude / latitude (RFC 7946)
+    /// instead of the scene's CRS.
+    pub wgs84: bool,
     /// Segmentation: widest band of the scene blended at once, in pixels
     /// (memory is about `band_width x tile x (classes + 2) x 4` bytes).
     pub band_width: usize,
@@ -68,6 +71,7 @@ impl Default for RunOptions {
             merge_threshold: 0.6,
             class_agnostic: false,
             overlay: None,
+            wgs84: false,
             band_width: 8192,
             quiet: false,
         }
@@ -106,13 +110,13 @@ impl Model {
             .to_ascii_lowercase();
         let raster_out = matches!(task.as_str(), "classify" | "segment");
         match (raster_out, ext.as_str()) {
-            (true, "tif" | "tiff") | (false, "geojson" | "json") => {}
+            (true, "tif" | "tiff") | (false, "geojson" | "json" | "gpkg" | "fgb") => {}
             (true, _) => bail!(
                 "a {task} model writes a GeoTIFF: name the output .tif, not {}",
                 output.display()
             ),
             (false, _) => bail!(
-                "a {task} model writes GeoJSON: name the output .geojson, not {}",
+                "a {task} model writes vectors: name the output .geojson, .gpkg or .fgb, not {}",
                 output.display()
             ),
         }
@@ -156,14 +160,22 @@ impl Model {
                 .map(|_| Vec::new())?,
             _ => {
                 let dets = self.detect(&ctx, &mut report)?;
-                let fc =
-                    geojson_writer::collection(&dets, &self.card.classes, scene.georef.as_ref());
-                geojson_writer::write(output, &fc)?;
+                vector::write(
+                    output,
+                    &dets,
+                    &self.card.classes,
+                    scene.georef.as_ref(),
+                    opts.wgs84,
+                )?;
                 dets
             }
         };
         if let Some(path) = &opts.overlay {
-            let (mut img, scale) = overlay::scene_picture(input, &spec.bands, OVERLAY_SIDE)?;
+            let (mut img, scale) = overlay::scene_picture(
+                &crate::raster::gdal_path(input),
+                &spec.bands,
+                OVERLAY_SIDE,
+            )?;
             if raster_out {
                 overlay::draw_classes(&mut img, output, self.card.classes.len())?;
             } else {

@@ -305,3 +305,125 @@ fn gpu_device_without_a_gpu_runtime_is_an_error() {
         needle,
     );
 }
+
+/// Many scenes in one run: one model load, each output under the scene's
+/// name, a missing scene reported while the others run (exit 1), finished
+/// outputs skipped on a re-run, a summary as JSON; the outputs equal
+/// single-scene runs'.
+#[test]
+fn many_scenes_in_one_run() {
+    let dir = scratch("many");
+    let model = fixture("pointwise_segment.onnx");
+    let m = model.to_str().unwrap();
+    let (a, b) = (
+        data("rasterio/RGB.byte.tif"),
+        data("deepforest/OSBS_029.tif"),
+    );
+    let missing = dir.join("missing.tif");
+    let list = dir.join("scenes.txt");
+    std::fs::write(
+        &list,
+        format!("# scenes\n{}\n\n{}\n", b.display(), missing.display()),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let o = out.to_str().unwrap();
+    let args = |extra: &[&str]| {
+        let mut v = vec!["run", "--model", m, "--input", a.to_str().unwrap()];
+        v.extend_from_slice(&["--input-list", list.to_str().unwrap()]);
+        v.extend_from_slice(&["--output-dir", o, "--json", "--quiet"]);
+        v.extend_from_slice(extra);
+        v.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        smae_infer(&refs)
+    };
+    let (code, stdout, err) = run(&[]);
+    assert_eq!(code, 1, "{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 2, "{err}");
+    assert!(errors[0].contains("missing.tif") && errors[0].contains("does not exist"));
+    assert!(errors[1].contains("1 of 3 scenes failed"), "{err}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let status: Vec<&str> = summary["scenes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(status, ["done", "done", "failed"]);
+    assert!(summary["scenes"][1]["report"]["tiles"].as_u64().unwrap() > 0);
+    assert!(out.join("RGB.byte.tif").is_file() && out.join("OSBS_029.tif").is_file());
+    assert!(!out.join("missing.tif").exists());
+    assert!(hidden_files(&out).is_empty());
+
+    // the same class map as a run of that scene alone
+    let single = dir.join("single.tif");
+    let (code, _, err) = smae_infer(&[
+        "run",
+        "--model",
+        m,
+        "--input",
+        b.to_str().unwrap(),
+        "--output",
+        single.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let read = |p: &Path| {
+        gdal::Dataset::open(p)
+            .unwrap()
+            .rasterband(1)
+            .unwrap()
+            .read_band_as::<u8>()
+            .unwrap()
+            .into_shape_and_vec()
+            .1
+    };
+    assert_eq!(read(&out.join("OSBS_029.tif")), read(&single));
+
+    // a re-run skips what is finished, and succeeds once the list is fixed
+    std::fs::write(&list, format!("{}\n", b.display())).unwrap();
+    let (code, stdout, err) = run(&[]);
+    assert_eq!(code, 0, "{err}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["skipped"], 2);
+    assert_eq!(summary["done"], 0);
+
+    // an output folder that cannot be created: one error, nothing run
+    let blocker = dir.join("a-file");
+    std::fs::write(&blocker, b"").unwrap();
+    let bad = blocker.join("out");
+    let (code, _, err) = smae_infer(&[
+        "run",
+        "--model",
+        m,
+        "--input",
+        a.to_str().unwrap(),
+        "--output-dir",
+        bad.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: cannot create the output folder"),
+        "{err}"
+    );
+    // --output with several inputs
+    let (code, _, err) = smae_infer(&[
+        "run",
+        "--model",
+        m,
+        "--input",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--output",
+        single.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--output takes one input"), "{err}");
+}

@@ -30,21 +30,26 @@ fn quiet() -> RunOptions {
 }
 
 /// Bands 1..=3 of `path` and the pixel validity as rasterio's
-/// `dataset_mask` gives it: data where any band's GDAL mask says data.
+/// `dataset_mask` gives it: a per-dataset mask (mask or alpha band) if the
+/// scene has one, else data where any band's GDAL mask says data.
 fn read_rgb(path: &Path) -> (usize, usize, Vec<Vec<f64>>, Vec<bool>) {
     let ds = Dataset::open(path).unwrap();
     let (w, h) = ds.raster_size();
     let mut bands = Vec::new();
     let mut valid = vec![false; w * h];
+    let mut shared = None;
     for b in 1..=3 {
         let band = ds.rasterband(b).unwrap();
         bands.push(band.read_band_as::<f64>().unwrap().into_shape_and_vec().1);
         let mask = band.open_mask_band().unwrap().read_band_as::<u8>().unwrap();
-        for (v, m) in valid.iter_mut().zip(mask.data()) {
-            *v |= *m > 0;
+        let m: Vec<bool> = mask.data().iter().map(|m| *m > 0).collect();
+        if band.mask_flags().unwrap().is_per_dataset() {
+            shared = Some(m);
+        } else {
+            valid.iter_mut().zip(&m).for_each(|(v, m)| *v |= *m);
         }
     }
-    (w, h, bands, valid)
+    (w, h, bands, shared.unwrap_or(valid))
 }
 
 /// The pointwise model's answer: 1 where green > red, else 0; 255 on nodata.

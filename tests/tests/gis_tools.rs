@@ -10,6 +10,7 @@
 
 use std::path::Path;
 
+use gdal::vector::LayerAccess;
 use serde_json::Value;
 use smae_export::{export, ExportRequest, Layout};
 use smae_geom::bbox::BBox;
@@ -306,6 +307,72 @@ fn geodeep_runs_exported_models_as_smae_infer_does() {
         assert!(
             a.iou(b) > 0.999 && (sa - sb).abs() < 1e-4,
             "{a:?} {sa} vs {b:?} {sb}"
+        );
+    }
+
+    // --- detections as GeoPackage, FlatGeobuf and WGS84 GeoJSON ---
+    let mut model = ort_model(&det);
+    let mut out = |name: &str, wgs84: bool| {
+        let p = d.join(name);
+        let o = RunOptions {
+            wgs84,
+            ..opts.clone()
+        };
+        model
+            .run(&scene, &p, &o)
+            .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        p
+    };
+    let utm = out("crowns.geojson", false);
+    for name in ["crowns.gpkg", "crowns.fgb"] {
+        let p = out(name, false);
+        let ds = gdal::Dataset::open(&p).unwrap();
+        let mut layer = ds.layer(0).unwrap();
+        assert_eq!(layer.feature_count() as usize, ours.len(), "{name}");
+        assert_eq!(layer.spatial_ref().unwrap().auth_code().unwrap(), 32617);
+        let mut scores: Vec<f32> = layer
+            .features()
+            .map(|f| {
+                assert_eq!(
+                    f.field_as_string(f.field_index("class").unwrap())
+                        .unwrap()
+                        .as_deref(),
+                    Some("Tree")
+                );
+                f.field_as_double(f.field_index("score").unwrap())
+                    .unwrap()
+                    .unwrap() as f32
+            })
+            .collect();
+        let mut want: Vec<f32> = ours.iter().map(|(_, s)| *s).collect();
+        scores.sort_by(f32::total_cmp);
+        want.sort_by(f32::total_cmp);
+        assert!(
+            scores.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-5),
+            "{name}"
+        );
+    }
+    let ll = out("crowns-wgs84.geojson", true);
+    let (a, b) = (smae_tests::json(&utm), smae_tests::json(&ll));
+    assert!(b.get("crs").is_none(), "RFC 7946: no crs member");
+    // back to UTM 17N through GDAL, the WGS84 ring lands on the scene-CRS ring
+    let mut wgs = gdal::spatial_ref::SpatialRef::from_epsg(4326).unwrap();
+    wgs.set_axis_mapping_strategy(gdal::spatial_ref::AxisMappingStrategy::TraditionalGisOrder);
+    let utm17 = gdal::spatial_ref::SpatialRef::from_epsg(32617).unwrap();
+    let t = gdal::spatial_ref::CoordTransform::new(&wgs, &utm17).unwrap();
+    let ring = |v: &Value, k: usize| v["features"][0]["geometry"]["coordinates"][0][k].clone();
+    for k in 0..5 {
+        let (p, q) = (ring(&b, k), ring(&a, k));
+        let (lon, lat) = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+        assert!(
+            (-83.0..-81.0).contains(&lon) && (29.0..30.5).contains(&lat),
+            "{lon} {lat}"
+        );
+        let (mut x, mut y, mut z) = ([lon], [lat], [0.0]);
+        t.transform_coords(&mut x, &mut y, &mut z).unwrap();
+        assert!(
+            (x[0] - q[0].as_f64().unwrap()).abs() < 1e-3
+                && (y[0] - q[1].as_f64().unwrap()).abs() < 1e-3
         );
     }
 }

@@ -1,4 +1,6 @@
 //! Helpers shared by smae-infer's integration tests.
+// Each test crate includes this module and uses part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
