@@ -179,7 +179,7 @@ impl ModelCard {
 }
 
 /// Six decimals: `0.1 * 100 * 128 / 64` prints as 20, not 20.000000000000004.
-fn round6(v: f64) -> f64 {
+pub(crate) fn round6(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 

@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use geojson::{Feature, FeatureCollection, Geometry, JsonObject, JsonValue};
 
+use crate::card::round6;
 use crate::geotiff::TempPath;
 use crate::raster::Georef;
 use smae_geom::merge::SceneDetection;
@@ -121,10 +122,6 @@ fn signed_area(ring: &[Vec<f64>]) -> f64 {
         })
         .sum::<f64>()
         / 2.0
-}
-
-fn round6(v: f64) -> f64 {
-    (v * 1e6).round() / 1e6
 }
 
 #[cfg(test)]
