@@ -131,7 +131,9 @@ pub fn item(at: &Path, model: &Path, bytes: &[u8], card: &ModelCard, graph: &Gra
         "mlm:accelerator": Value::Null,
         "mlm:accelerator_constrained": false,
         "mlm:total_parameters": parameters,
-        "mlm:pretrained": !pretrain.is_null(),
+        // provenance.pretrain summarises the run the encoder came from: the
+        // fine-tuning run itself when it started from scratch
+        "mlm:pretrained": matches!(pretrain["kind"].as_str(), Some("pretrain" | "import")),
         "mlm:input": [{
             "name": i.name,
             "bands": bands,
@@ -219,6 +221,46 @@ fn rfc3339(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn card(pretrain: Value) -> ModelCard {
+        let mut v = json!({
+            "version": 2, "task": "segment", "classes": ["a", "b"],
+            "input": {"name": "images", "bands": [1, 2, 3], "size": 64, "dtype": "float32",
+                      "scale": 1.0 / 255.0, "mean": [0.5, 0.5, 0.5], "std": [0.2, 0.2, 0.2],
+                      "normalised_in_graph": true},
+            "patch_size": 16, "tile": {"size": 64, "overlap": 16},
+            "outputs": [{"name": "probabilities", "layout": ["batch", "class", "y", "x"],
+                         "kind": "probabilities", "shape": [-1, 2, 64, 64]}],
+            "provenance": {},
+        });
+        v["provenance"]["pretrain"] = pretrain;
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn pretrained_only_when_the_encoder_came_from_pre_training_or_import() {
+        let facts = GraphFacts {
+            parameters: 10,
+            opset: 17,
+        };
+        let at = |p: Value| {
+            item(
+                Path::new("m.json"),
+                Path::new("m.onnx"),
+                b"x",
+                &card(p),
+                &facts,
+            )["properties"]
+                .clone()
+        };
+        let scratch = at(json!({"kind": "finetune", "model": "custom"}));
+        assert_eq!(scratch["mlm:pretrained"], false);
+        assert!(scratch.get("mlm:pretrained_source").is_none());
+        let pre = at(json!({"kind": "pretrain", "method": {"method": "selective"}}));
+        assert_eq!(pre["mlm:pretrained"], true);
+        assert_eq!(pre["mlm:pretrained_source"], "selective pre-training");
+        assert_eq!(at(json!({"kind": "import"}))["mlm:pretrained"], true);
+    }
 
     #[test]
     fn rfc3339_matches_known_instants() {
