@@ -9,6 +9,8 @@ command -v cc >/dev/null || need_apt+=(build-essential)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v gdal-config >/dev/null || need_apt+=(libgdal-dev)
 command -v python3 >/dev/null || need_apt+=(python3)
+# GDAL's own tools (gdalwarp, gdalinfo): the tests resample scenes with them.
+command -v gdalwarp >/dev/null || need_apt+=(gdal-bin)
 # Multi-process training (smae-train pretrain under mpirun): Open MPI, and
 # libclang for the bindings the mpi crate generates at build time.
 command -v mpirun >/dev/null || need_apt+=(openmpi-bin)

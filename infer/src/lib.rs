@@ -26,6 +26,8 @@ pub mod geojson_writer;
 #[cfg(feature = "scene")]
 pub mod geotiff;
 #[cfg(feature = "scene")]
+pub mod gsd;
+#[cfg(feature = "scene")]
 pub mod many;
 #[cfg(feature = "scene")]
 pub mod overlay;

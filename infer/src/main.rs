@@ -70,12 +70,18 @@ struct RunArgs {
     /// ONNX Runtime library (default: ORT_DYLIB_PATH, next to the binary, or .ort/).
     #[arg(long)]
     ort_lib: Option<PathBuf>,
-    /// Tile side in scene pixels (default: the card's); resampled to the model's input when different.
+    /// Tile side in scene pixels (default: the card's tile scaled from the model's ground
+    /// resolution to the scene's, so tiles cover the ground the model was trained on);
+    /// resampled to the model's input.
     #[arg(long)]
     tile: Option<usize>,
-    /// Overlap between neighbouring tiles in pixels (default: the card's).
+    /// Overlap between neighbouring tiles in scene pixels (default: the card's, scaled like the tile).
     #[arg(long)]
     overlap: Option<usize>,
+    /// The scene's ground resolution in metres per pixel, overriding its georeference
+    /// (for scenes without one, or with a wrong one).
+    #[arg(long)]
+    gsd: Option<f64>,
     /// Tiles per inference call.
     #[arg(long, default_value_t = 4)]
     batch: usize,
@@ -131,12 +137,17 @@ fn describe(report: &RunReport) -> String {
         Some(n) => format!(", {n} detections"),
         None => String::new(),
     };
+    let gsd = match report.scene_gsd_m {
+        Some(g) => format!(" at {g:.3} m/px"),
+        None => String::new(),
+    };
     format!(
-        "{}: {} x {} px, {} tiles ({} without data) on {} in {:.1} s{what}",
+        "{}: {} x {} px{gsd}, {} tiles of {} px ({} without data) on {} in {:.1} s{what}",
         report.output.display(),
         report.width,
         report.height,
         report.tiles,
+        report.tile,
         report.skipped_tiles,
         report.engine,
         report.seconds
@@ -165,6 +176,7 @@ fn run(args: RunArgs) -> Result<()> {
     let opts = RunOptions {
         tile: args.tile,
         overlap: args.overlap,
+        gsd: args.gsd,
         batch: args.batch,
         bands: args.bands,
         scale: args.scale,

@@ -14,7 +14,7 @@ use crate::geotiff::{check_writable, palette, Finish, RasterWriter};
 use crate::model::Model;
 use crate::pipeline::{self, Done, Tta};
 use crate::raster::{ReadSpec, Scene};
-use crate::{overlay, vector};
+use crate::{gsd, overlay, vector};
 use smae_geom::blend::{argmax, resize_bilinear, resize_mask, Strip};
 use smae_geom::merge::{DetectOptions, DetectionSink, SceneDetection};
 use smae_geom::tiling::{hann, CellGrid, ColumnBand, Grid, Job};
@@ -27,10 +27,15 @@ const OVERLAY_SIDE: usize = 2048;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Tile side in scene pixels (the card's by default); resampled to the
-    /// model's input size when they differ.
+    /// Tile side in scene pixels; by default the card's tile scaled to
+    /// cover the ground extent the model was trained on (see [`crate::gsd`]),
+    /// resampled to the model's input size.
     pub tile: Option<usize>,
+    /// Overlap in scene pixels (the card's, scaled like the tile).
     pub overlap: Option<usize>,
+    /// The scene's ground sample distance in metres per pixel, overriding
+    /// (or standing in for) its georeference.
+    pub gsd: Option<f64>,
     pub batch: usize,
     /// 1-based scene bands (the card's by default).
     pub bands: Option<Vec<usize>>,
@@ -60,6 +65,7 @@ impl Default for RunOptions {
         Self {
             tile: None,
             overlap: None,
+            gsd: None,
             batch: 4,
             bands: None,
             scale: None,
@@ -85,8 +91,14 @@ pub struct RunReport {
     pub engine: String,
     pub width: usize,
     pub height: usize,
+    /// Tile and overlap in scene pixels.
     pub tile: usize,
     pub overlap: usize,
+    /// The scene's ground sample distance (metres per pixel) the tiles were
+    /// scaled by, when known.
+    pub scene_gsd_m: Option<f64>,
+    /// The model's training ground sample distance (the card's).
+    pub model_gsd_m: Option<f64>,
     pub tiles: usize,
     /// Tiles without a valid pixel, not run.
     pub skipped_tiles: usize,
@@ -269,11 +281,26 @@ impl Model {
             nodata: opts.nodata,
         };
         scene.check(&spec)?;
-        let tile = opts.tile.unwrap_or(self.card.tile.size);
-        let overlap = opts.overlap.unwrap_or(self.card.tile.overlap);
-        if tile == 0 || overlap >= tile {
-            bail!("the overlap ({overlap}) must be smaller than the tile ({tile})");
+        if let Some(g) = opts.gsd.filter(|g| !(g.is_finite() && *g > 0.0)) {
+            bail!("--gsd must be a positive number of metres per pixel, not {g}");
         }
+        let scene_gsd = match opts.gsd {
+            Some(g) => Some((g, g)),
+            None => scene
+                .georef
+                .as_ref()
+                .and_then(|g| gsd::ground_pixel_m(g, scene.width, scene.height)),
+        };
+        let tiling = gsd::tiling(&gsd::TilingRequest {
+            card_tile: self.card.tile.size,
+            card_overlap: self.card.tile.overlap,
+            model_gsd_m: self.card.gsd_m,
+            scene_gsd,
+            scene_gsd_given: opts.gsd.is_some(),
+            tile: opts.tile,
+            overlap: opts.overlap,
+        })?;
+        let (tile, overlap) = (tiling.tile, tiling.overlap);
         let mut warnings = Vec::new();
         if scene.georef.is_none() {
             warnings.push(format!(
@@ -281,6 +308,7 @@ impl Model {
                 input.display()
             ));
         }
+        warnings.extend(tiling.warnings);
         if scene.dtype != "Byte" && opts.scale.is_none() && (spec.scale - 1.0 / 255.0).abs() < 1e-9
         {
             warnings.push(format!(
@@ -297,6 +325,8 @@ impl Model {
             height: scene.height,
             tile,
             overlap,
+            scene_gsd_m: tiling.scene_gsd_m,
+            model_gsd_m: self.card.gsd_m,
             tiles: 0,
             skipped_tiles: 0,
             nan_pixels: 0,

@@ -183,3 +183,19 @@ mod tests {
         assert!(!p.exists());
     }
 }
+
+/// Runs one of GDAL's own command-line tools (`gdalwarp`, `gdal_translate`;
+/// Debian `gdal-bin`, installed by scripts/setup.sh), failing the test with
+/// its stderr when it fails.
+pub fn gdal_tool(tool: &str, args: &[&str]) {
+    let out = std::process::Command::new(tool)
+        .args(["-q"])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {tool} (scripts/setup.sh installs gdal-bin): {e}"));
+    assert!(
+        out.status.success(),
+        "{tool} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -17,7 +17,7 @@ use smae_geom::bbox::BBox;
 use smae_geom::merge::SceneDetection;
 use smae_infer::run::CLASS_NODATA;
 use smae_infer::RunOptions;
-use smae_testkit::TINY_ENCODER;
+use smae_testkit::{gdal_tool, TINY_ENCODER};
 use smae_tests::{data, neon_tasks, ort_model, python_script, smae, Scratch};
 
 fn s(p: &Path) -> &str {
@@ -97,6 +97,24 @@ fn matched_share(a: &[BBox], b: &[BBox]) -> f64 {
         }
     }
     hits as f64 / a.len().max(1) as f64
+}
+
+/// For each box of `a` with a box of `b` at IoU >= 0.5, the distance
+/// between their centres in pixels, sorted.
+fn centre_offsets(a: &[BBox], b: &[BBox]) -> Vec<f32> {
+    let centre = |x: &BBox| ((x.x0 + x.x1) / 2.0, (x.y0 + x.y1) / 2.0);
+    let mut out: Vec<f32> = a
+        .iter()
+        .filter_map(|x| {
+            let y = b.iter().max_by(|p, q| x.iou(p).total_cmp(&x.iou(q)))?;
+            (x.iou(y) >= 0.5).then(|| {
+                let (p, q) = (centre(x), centre(y));
+                (p.0 - q.0).hypot(p.1 - q.1)
+            })
+        })
+        .collect();
+    out.sort_by(f32::total_cmp);
+    out
 }
 
 fn geodeep(model: &Path, scene: &Path, out: &Path, conf: Option<f32>) -> Value {
@@ -239,6 +257,72 @@ fn geodeep_runs_exported_models_as_smae_infer_does() {
     );
     assert!(a >= 0.65 && b >= 0.8, "{a} {b}");
 
+    // --- scale: the scene 2x coarser (gdalwarp), tiles over the same ground ---
+    let coarse = d.join("coarse.tif");
+    gdal_tool(
+        "gdalwarp",
+        &["-ts", "200", "200", "-r", "average", s(&scene), s(&coarse)],
+    );
+    let q = RunOptions {
+        quiet: true,
+        ..Default::default()
+    };
+    let mut seg_model = ort_model(&seg);
+    let (fine_map, _) = seg_model.class_map(&scene, &q).unwrap();
+    let card_tile = seg_model.card.tile.clone();
+    // each fine pixel against the coarse pixel it lies in
+    let agreement = |coarse_map: &[u8]| {
+        let (mut same, mut n) = (0usize, 0usize);
+        for (i, f) in fine_map.iter().enumerate() {
+            let c = coarse_map[(i / 400 / 2) * 200 + (i % 400) / 2];
+            if *f != CLASS_NODATA && c != CLASS_NODATA {
+                n += 1;
+                same += (*f == c) as usize;
+            }
+        }
+        same as f64 / n as f64
+    };
+    let (scaled, rep) = seg_model.class_map(&coarse, &q).unwrap();
+    assert_eq!(rep.tile, card_tile.size / 2);
+    let unscaled = RunOptions {
+        tile: Some(card_tile.size),
+        overlap: Some(card_tile.overlap),
+        ..q.clone()
+    };
+    let (old, _) = seg_model.class_map(&coarse, &unscaled).unwrap();
+    let (a_scaled, a_old) = (agreement(&scaled), agreement(&old));
+    eprintln!(
+        "scale: class maps at 0.1 m and 0.2 m agree on {:.2}% of pixels with tiles over the same ground, {:.2}% with tiles in scene pixels",
+        100.0 * a_scaled,
+        100.0 * a_old
+    );
+    assert!(
+        a_scaled >= 0.9 && a_scaled > a_old + 0.1,
+        "{a_scaled} {a_old}"
+    );
+    // detections at 0.2 m, in 0.1 m pixels, against those at 0.1 m
+    let (cd, rep) = ort_model(&det).detections(&coarse, &opts).unwrap();
+    assert_eq!(rep.tile, 64);
+    let coarse_b: Vec<BBox> = boxes(&cd)
+        .iter()
+        .map(|(b, _)| BBox::new(2.0 * b.x0, 2.0 * b.y0, 2.0 * b.x1, 2.0 * b.y1))
+        .collect();
+    let (a, b) = (
+        matched_share(&ours_b, &coarse_b),
+        matched_share(&coarse_b, &ours_b),
+    );
+    let offsets = centre_offsets(&ours_b, &coarse_b);
+    let median = offsets[offsets.len() / 2];
+    eprintln!(
+        "scale: {} boxes at 0.1 m, {} at 0.2 m; {:.1}% / {:.1}% matched at IoU >= 0.5, median centre offset {median:.2} px (0.1 m pixels)",
+        ours_b.len(),
+        coarse_b.len(),
+        100.0 * a,
+        100.0 * b
+    );
+    assert!(a >= 0.85 && b >= 0.85, "{a} {b}");
+    assert!(median <= 2.0, "{offsets:?}");
+
     // --- QGIS Deepness's load-time rules ---
     let rules = |m: &Path| python_script("deepness_rules.py", &[s(m)]);
     let seg_settings: Value = serde_json::from_str(&rules(&seg).unwrap()).unwrap();
@@ -288,10 +372,6 @@ fn geodeep_runs_exported_models_as_smae_infer_does() {
             .iter()
             .all(|(k, _)| k == "smae.card")
     );
-    let q = RunOptions {
-        quiet: true,
-        ..Default::default()
-    };
     let (gis_map, _) = ort_model(&seg).class_map(&scene, &q).unwrap();
     let (plain_map, _) = ort_model(&seg_plain).class_map(&scene, &q).unwrap();
     let differ = gis_map
