@@ -82,13 +82,31 @@ impl Strip {
     /// `nodata` where no valid tile pixel reached it; the strip then starts
     /// at `until`.
     pub fn take_rows(&mut self, until: usize, nodata: u8) -> Vec<u8> {
+        self.take(until, nodata, false).0
+    }
+
+    /// [`Strip::take_rows`], and with `probs` the blended probabilities
+    /// too: `[row, col, class]`, the weighted mean of the tiles (NaN where
+    /// nodata); empty without.
+    pub fn take(&mut self, until: usize, nodata: u8, probs: bool) -> (Vec<u8>, Vec<f32>) {
         let n = until - self.top;
         assert!(n <= self.cap);
         let (w, c) = (self.width, self.classes);
         let mut out = vec![nodata; n * w];
+        let mut mean = if probs {
+            vec![f32::NAN; n * w * c]
+        } else {
+            Vec::new()
+        };
         for (p, o) in out.iter_mut().enumerate() {
             if self.valid[p] && self.weight[p] > 0.0 {
-                *o = argmax(&self.acc[p * c..(p + 1) * c]) as u8;
+                let acc = &self.acc[p * c..(p + 1) * c];
+                *o = argmax(acc) as u8;
+                if probs {
+                    for (m, a) in mean[p * c..(p + 1) * c].iter_mut().zip(acc) {
+                        *m = a / self.weight[p];
+                    }
+                }
             }
         }
         self.acc.copy_within(n * w * c.., 0);
@@ -99,7 +117,7 @@ impl Strip {
         self.weight[keep * w..].fill(0.0);
         self.valid[keep * w..].fill(false);
         self.top = until;
-        out
+        (out, mean)
     }
 }
 
@@ -203,6 +221,29 @@ mod tests {
         // col 2: A weight .854 (p1 .1), B weight .146 (p1 .8): p1 = .202 -> class 0
         // col 3: A weight .146, B weight .854: p1 = .698 -> class 1
         assert_eq!(row, vec![0, 0, 0, 1, 1, 1]);
+    }
+
+    /// The blended probabilities are the same weighted mean (by hand), NaN
+    /// where no tile reached.
+    #[test]
+    fn blended_probabilities_by_hand() {
+        let mut s = Strip::new(7, 2, 4);
+        let valid = [true; 16];
+        let a: Vec<f32> = [0.9f32; 16].into_iter().chain([0.1; 16]).collect();
+        let b: Vec<f32> = [0.2f32; 16].into_iter().chain([0.8; 16]).collect();
+        let (wa, wb) = (hann(4, true, false), hann(4, false, true));
+        s.add(0, 0, 4, &a, &valid, &wa, &[1.0; 4], 4);
+        s.add(2, 0, 4, &b, &valid, &wb, &[1.0; 4], 4);
+        let (classes, p) = s.take(1, 255, true);
+        assert_eq!(classes.len(), 7);
+        assert_eq!(p.len(), 14);
+        // col 2: (.854 * .1 + .146 * .8) / (.854 + .146)
+        let p1 = (wa[2] * 0.1 + wb[0] * 0.8) / (wa[2] + wb[0]);
+        assert!((p[2 * 2 + 1] - p1).abs() < 1e-6, "{p:?}");
+        assert!((p[2 * 2] + p[2 * 2 + 1] - 1.0).abs() < 1e-6);
+        assert!((p[0] - 0.9).abs() < 1e-6 && (p[5 * 2 + 1] - 0.8).abs() < 1e-6);
+        // nothing at col 6
+        assert!(p[12].is_nan() && p[13].is_nan() && classes[6] == 255);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use gdal::raster::{Buffer, GdalType, RasterCreationOptions};
 use gdal::spatial_ref::SpatialRef;
 use gdal::{Dataset, DriverManager, Metadata};
 
+use crate::legend;
 use crate::raster::Georef;
 
 /// A file that is deleted when dropped unless it was kept.
@@ -83,6 +84,11 @@ pub struct Finish<'a> {
     pub resampling: &'a str,
     /// An RGB colour per class for a class map's first band.
     pub palette: Option<&'a [[u8; 3]]>,
+    /// A class map's class names, with the palette also written as GDAL
+    /// category names and attribute table (see [`crate::legend`]).
+    pub class_names: Option<&'a [String]>,
+    /// GDAL band scale of every band (value x scale = the quantity).
+    pub scale: Option<f64>,
 }
 
 impl RasterWriter {
@@ -146,6 +152,13 @@ impl RasterWriter {
             let mut band = ds.rasterband(i + 1)?;
             band.set_description(d)?;
         }
+        if let Some(s) = f.scale {
+            for b in 1..=self.bands {
+                let mut band = ds.rasterband(b)?;
+                band.set_scale(s)?;
+                band.set_offset(0.0)?;
+            }
+        }
         for (k, v) in f.metadata {
             ds.set_metadata_item(k, v, "")?;
         }
@@ -179,7 +192,22 @@ impl RasterWriter {
         out.close()
             .map_err(|e| anyhow!("cannot write {}: {e}", self.target.display()))?;
         ds.close()?;
-        cog.persist(&self.target)
+        if let (Some(names), Some(p)) = (f.class_names, f.palette) {
+            legend::write(cog.path(), names, p)?;
+        }
+        // GDAL's sidecar goes with the file; a stale one of an earlier
+        // output must not describe this one
+        let (side_tmp, side) = (legend::sidecar(cog.path()), legend::sidecar(&self.target));
+        if side_tmp.exists() {
+            std::fs::rename(&side_tmp, &side)
+                .with_context(|| format!("cannot write {}", side.display()))?;
+        } else if side.exists() {
+            std::fs::remove_file(&side)
+                .with_context(|| format!("cannot replace {}", side.display()))?;
+        }
+        cog.persist(&self.target).inspect_err(|_| {
+            let _ = std::fs::remove_file(&side);
+        })
     }
 }
 

@@ -28,6 +28,8 @@ pub mod geotiff;
 #[cfg(feature = "scene")]
 pub mod gsd;
 #[cfg(feature = "scene")]
+pub mod legend;
+#[cfg(feature = "scene")]
 pub mod many;
 #[cfg(feature = "scene")]
 pub mod overlay;

@@ -8,6 +8,7 @@ use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 use smae_geom::Overlap;
 use smae_infer::engine::{Backend, ExecutionDevice};
+use smae_infer::run::Probabilities;
 use smae_infer::{many, onnx_meta, Model, ModelOptions, RunOptions, RunReport};
 
 #[derive(Parser)]
@@ -114,6 +115,11 @@ struct RunArgs {
     /// Merge detections of different classes too.
     #[arg(long)]
     class_agnostic: bool,
+    /// Segmentation: also write the blended class probabilities as OUT_probabilities.tif
+    /// (8-bit, band scale 1/254, nodata 255): one band per class, or `max`: one band with
+    /// the chosen class's probability (the confidence).
+    #[arg(long, num_args = 0..=1, default_missing_value = "classes", value_name = "classes|max")]
+    probabilities: Option<String>,
     /// Also write a PNG of the scene with the result drawn on it.
     #[arg(long)]
     overlay: Option<PathBuf>,
@@ -160,6 +166,12 @@ fn run(args: RunArgs) -> Result<()> {
         "iou" => Overlap::Iou,
         other => bail!("unknown --merge '{other}': expected ios or iou"),
     };
+    let probabilities = match args.probabilities.as_deref() {
+        None => None,
+        Some("classes") => Some(Probabilities::Classes),
+        Some("max") => Some(Probabilities::Max),
+        Some(other) => bail!("unknown --probabilities '{other}': expected classes or max"),
+    };
     if args.batch == 0 {
         bail!("--batch must be at least 1");
     }
@@ -187,6 +199,7 @@ fn run(args: RunArgs) -> Result<()> {
         merge,
         merge_threshold: args.merge_threshold,
         class_agnostic: args.class_agnostic,
+        probabilities,
         overlay: args.overlay,
         wgs84: args.wgs84,
         quiet: args.quiet,

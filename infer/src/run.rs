@@ -49,6 +49,9 @@ pub struct RunOptions {
     pub merge: Overlap,
     pub merge_threshold: f32,
     pub class_agnostic: bool,
+    /// Segmentation: also write the blended class probabilities beside the
+    /// class map (see [`probabilities_path`]).
+    pub probabilities: Option<Probabilities>,
     /// Also write a PNG of the scene with the result drawn on it.
     pub overlay: Option<PathBuf>,
     /// Detections as GeoJSON in WGS84 longitude / latitude (RFC 7946)
@@ -76,12 +79,38 @@ impl Default for RunOptions {
             merge: Overlap::Ios,
             merge_threshold: 0.6,
             class_agnostic: false,
+            probabilities: None,
             overlay: None,
             wgs84: false,
             band_width: 8192,
             quiet: false,
         }
     }
+}
+
+/// What `--probabilities` writes beside a class map: 8-bit bands, value
+/// `round(254 p)` with the GDAL band scale 1/254 (tools that apply scale
+/// and offset read `p`), 255 where nodata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Probabilities {
+    /// One band per class.
+    Classes,
+    /// One band: the probability of the class chosen (the confidence).
+    Max,
+}
+
+/// Largest stored probability value (255 is nodata).
+const PROB_LEVELS: f32 = 254.0;
+
+/// Where `--probabilities` writes for class map `output`:
+/// `STEM_probabilities.tif` beside it.
+pub fn probabilities_path(output: &Path) -> PathBuf {
+    let stem = output
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    output.with_file_name(format!("{stem}_probabilities.tif"))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -104,6 +133,8 @@ pub struct RunReport {
     pub skipped_tiles: usize,
     pub nan_pixels: usize,
     pub detections: Option<usize>,
+    /// The probabilities written beside the class map (`--probabilities`).
+    pub probabilities: Option<PathBuf>,
     pub georeferenced: bool,
     pub seconds: f64,
     pub warnings: Vec<String>,
@@ -148,22 +179,60 @@ impl Model {
         let dets = match task.as_str() {
             "segment" => {
                 let classes = self.card.classes.len();
-                let mut writer = RasterWriter::create::<u8>(
-                    output,
-                    scene.width,
-                    scene.height,
-                    1,
-                    scene.georef.as_ref(),
-                    CLASS_NODATA as f64,
-                )?;
-                self.segment(&ctx, &mut report, |x, y, w, rows| {
-                    writer.write_block(1, (x, y), w, rows)
+                let georef = scene.georef.as_ref();
+                let (w, h) = (scene.width, scene.height);
+                let mut writer =
+                    RasterWriter::create::<u8>(output, w, h, 1, georef, CLASS_NODATA as f64)?;
+                let mut probs = match opts.probabilities {
+                    Some(kind) => {
+                        let path = probabilities_path(output);
+                        check_writable(&path)?;
+                        let bands = if kind == Probabilities::Max {
+                            1
+                        } else {
+                            classes
+                        };
+                        let pw = RasterWriter::create::<u8>(&path, w, h, bands, georef, 255.0)?;
+                        Some((kind, path, pw))
+                    }
+                    None => None,
+                };
+                self.segment(&ctx, &mut report, probs.is_some(), |x, y, bw, rows, p| {
+                    writer.write_block(1, (x, y), bw, rows)?;
+                    if let Some((kind, _, pw)) = probs.as_mut() {
+                        for (b, band) in quantise(&p, classes, *kind).into_iter().enumerate() {
+                            pw.write_block(b + 1, (x, y), bw, band)?;
+                        }
+                    }
+                    Ok(())
                 })?;
+                if let Some((kind, path, pw)) = probs {
+                    let descriptions: Vec<String> = match kind {
+                        Probabilities::Classes => self
+                            .card
+                            .classes
+                            .iter()
+                            .map(|c| format!("p({c})"))
+                            .collect(),
+                        Probabilities::Max => vec!["confidence".into()],
+                    };
+                    pw.finish(Finish {
+                        descriptions: &descriptions,
+                        metadata: &self.class_metadata(),
+                        resampling: "AVERAGE",
+                        palette: None,
+                        class_names: None,
+                        scale: Some(1.0 / PROB_LEVELS as f64),
+                    })?;
+                    report.probabilities = Some(path);
+                }
                 writer.finish(Finish {
                     descriptions: &["class".to_string()],
                     metadata: &self.class_metadata(),
                     resampling: "MODE",
                     palette: Some(&palette(classes)),
+                    class_names: Some(&self.card.classes),
+                    scale: None,
                 })?;
                 Vec::new()
             }
@@ -241,7 +310,7 @@ impl Model {
         };
         let w = scene.width;
         let mut map = vec![CLASS_NODATA; w * scene.height];
-        self.segment(&ctx, &mut report, |x, y, bw, rows| {
+        self.segment(&ctx, &mut report, false, |x, y, bw, rows, _| {
             for (r, row) in rows.chunks_exact(bw).enumerate() {
                 let at = (y + r) * w + x;
                 map[at..at + bw].copy_from_slice(row);
@@ -257,6 +326,9 @@ impl Model {
     fn prepare(&self, input: &Path, opts: &RunOptions) -> Result<(Scene, ReadSpec, RunReport)> {
         let task = self.card.task.clone();
         let raster_out = matches!(task.as_str(), "classify" | "segment");
+        if opts.probabilities.is_some() && task != "segment" {
+            bail!("--probabilities is for segment models (a classify map holds the class probabilities already), not {task}");
+        }
         if opts.tta && !raster_out {
             bail!("--tta is available for classify and segment models, not {task}");
         }
@@ -331,6 +403,7 @@ impl Model {
             skipped_tiles: 0,
             nan_pixels: 0,
             detections: None,
+            probabilities: None,
             georeferenced: scene.georef.is_some(),
             seconds: 0.0,
             warnings,
@@ -395,12 +468,14 @@ impl Model {
     }
 
     /// Blends the class probabilities of overlapping tiles and hands each
-    /// finished block of class rows to `write(x, y, width, classes)`.
+    /// finished block of class rows to `write(x, y, width, classes, probs)`
+    /// (`probs`: `[row, col, class]` with `with_probs`, else empty).
     fn segment(
         &mut self,
         ctx: &Ctx<'_>,
         report: &mut RunReport,
-        mut write: impl FnMut(usize, usize, usize, Vec<u8>) -> Result<()>,
+        with_probs: bool,
+        mut write: impl FnMut(usize, usize, usize, Vec<u8>, Vec<f32>) -> Result<()>,
     ) -> Result<()> {
         let (w, h, t, n) = (ctx.scene.width, ctx.scene.height, ctx.tile, ctx.spec.size);
         let classes = self.card.classes.len();
@@ -428,14 +503,18 @@ impl Model {
         let (mut band, mut row, mut k) = (0usize, 0usize, 0usize);
         let mut finish_rows = |strip: &mut Strip, b: &ColumnBand, until: usize| -> Result<()> {
             let top = strip.top();
-            let rows = strip.take_rows(until, CLASS_NODATA);
+            let (rows, probs) = strip.take(until, CLASS_NODATA, with_probs);
             let (sw, ow) = (b.x1 - b.x0, b.own_x1 - b.own_x0);
             let off = b.own_x0 - b.x0;
             let owned: Vec<u8> = rows
                 .chunks_exact(sw)
                 .flat_map(|r| r[off..off + ow].iter().copied())
                 .collect();
-            write(b.own_x0, top, ow, owned)
+            let owned_probs: Vec<f32> = probs
+                .chunks_exact(sw * classes)
+                .flat_map(|r| r[off * classes..(off + ow) * classes].iter().copied())
+                .collect();
+            write(b.own_x0, top, ow, owned, owned_probs)
         };
         self.stream(ctx, jobs, report, |d| {
             let (bi, r) = meta[k];
@@ -522,6 +601,8 @@ impl Model {
             metadata: &metadata,
             resampling: "NEAREST",
             palette: None,
+            class_names: None,
+            scale: None,
         })
     }
 
@@ -625,6 +706,27 @@ impl DetectorOutputs {
                 (g, s)
             }
         }
+    }
+}
+
+/// Probabilities `[pixel, class]` as 8-bit bands (see [`Probabilities`]):
+/// one per class, or the largest per pixel.
+fn quantise(p: &[f32], classes: usize, kind: Probabilities) -> Vec<Vec<u8>> {
+    let q = |v: f32| {
+        if v.is_nan() {
+            255
+        } else {
+            (v.clamp(0.0, 1.0) * PROB_LEVELS).round() as u8
+        }
+    };
+    let px = p.chunks_exact(classes.max(1));
+    match kind {
+        Probabilities::Classes => (0..classes)
+            .map(|k| px.clone().map(|c| q(c[k])).collect())
+            .collect(),
+        Probabilities::Max => vec![px
+            .map(|c| q(c.iter().copied().fold(f32::NAN, f32::max)))
+            .collect()],
     }
 }
 

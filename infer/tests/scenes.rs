@@ -11,6 +11,7 @@ use common::{data, fixture, hidden_files, scratch};
 
 use gdal::raster::Buffer;
 use gdal::{Dataset, DriverManager, Metadata};
+use serde_json::json;
 use smae_infer::{Backend, Model, ModelOptions, RunOptions};
 
 fn model(name: &str, backend: Backend) -> Model {
@@ -152,7 +153,113 @@ fn segment_landsat_with_nodata_collar() {
             ds.metadata_item("SMAE_CLASS_NAMES", "").as_deref(),
             Some("red,green")
         );
+        // the class names as GDAL's own tool reads them: category names and
+        // a thematic attribute table (value, class, colour) in the sidecar
+        let info = common::gdalinfo(&out);
+        assert_eq!(info["bands"][0]["categories"], json!(["red", "green"]));
+        assert_eq!(info["rat"]["tableType"], "thematic");
+        assert_eq!(
+            info["rat"]["row"][1]["f"],
+            json!([1, "green", 255, 127, 14])
+        );
+        assert_eq!(
+            info["files"].as_array().unwrap().len(),
+            2,
+            "{}",
+            info["files"]
+        );
     }
+    let leftovers = hidden_files(&dir);
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+/// `--probabilities`: the blended class probabilities beside the class map,
+/// 8-bit with the band scale 1/254; for the pointwise model each pixel's
+/// p(green) is sigmoid(2 (green - red) / (255 x 0.25)), by hand.
+#[test]
+fn probabilities_beside_the_class_map() {
+    use smae_infer::run::{probabilities_path, Probabilities};
+    let dir = scratch("probs");
+    let input = data("rasterio/RGB.byte.tif");
+    let (w, h, b, valid) = read_rgb(&input);
+    let mut m = model("pointwise_segment.onnx", Backend::Ort);
+    let out = dir.join("landsat.tif");
+    let opts = RunOptions {
+        probabilities: Some(Probabilities::Classes),
+        band_width: 300,
+        ..quiet()
+    };
+    let report = m.run(&input, &out, &opts).unwrap();
+    let probs = probabilities_path(&out);
+    assert_eq!(probs, dir.join("landsat_probabilities.tif"));
+    assert_eq!(report.probabilities.as_deref(), Some(probs.as_path()));
+    let ds = Dataset::open(&probs).unwrap();
+    assert_eq!(ds.raster_size(), (w, h));
+    assert_eq!(ds.raster_count(), 2);
+    assert_same_georef(&input, &probs);
+    let band = |k: usize| {
+        let b = ds.rasterband(k).unwrap();
+        assert_eq!(b.no_data_value(), Some(255.0));
+        assert!((b.scale().unwrap() - 1.0 / 254.0).abs() < 1e-12);
+        assert_eq!(b.description().unwrap(), ["p(red)", "p(green)"][k - 1]);
+        b.read_band_as::<u8>().unwrap().into_shape_and_vec().1
+    };
+    let (p0, p1) = (band(1), band(2));
+    let (_, _, classes) = read_u8(&out);
+    let mut checked = 0;
+    for i in 0..w * h {
+        if !valid[i] {
+            assert_eq!((p0[i], p1[i], classes[i]), (255, 255, 255), "pixel {i}");
+            continue;
+        }
+        let want = 1.0 / (1.0 + (-2.0 * (b[1][i] - b[0][i]) / 63.75).exp());
+        assert!(
+            (p1[i] as f64 - 254.0 * want).abs() <= 0.5 + 1e-3,
+            "pixel {i}: {} vs {}",
+            p1[i],
+            254.0 * want
+        );
+        assert!((253..=255).contains(&(p0[i] as u32 + p1[i] as u32)));
+        checked += 1;
+    }
+    assert!(checked > 300_000, "{checked}");
+    // GDAL's own tool applies the scale: p in 0..1
+    let info = common::gdalinfo(&probs);
+    assert!((info["bands"][1]["scale"].as_f64().unwrap() - 1.0 / 254.0).abs() < 1e-9);
+
+    // max: one band, the larger of the two
+    let out2 = dir.join("conf.tif");
+    let opts = RunOptions {
+        probabilities: Some(Probabilities::Max),
+        ..quiet()
+    };
+    m.run(&input, &out2, &opts).unwrap();
+    let ds2 = Dataset::open(probabilities_path(&out2)).unwrap();
+    assert_eq!(ds2.raster_count(), 1);
+    let conf = ds2
+        .rasterband(1)
+        .unwrap()
+        .read_band_as::<u8>()
+        .unwrap()
+        .into_shape_and_vec()
+        .1;
+    assert!((0..w * h).all(|i| conf[i] == p0[i].max(p1[i]) || !valid[i]));
+
+    // only segment models have them
+    let mut c = model("mean_classify.onnx", Backend::Ort);
+    let bad = dir.join("cls.tif");
+    let e = c
+        .run(
+            &input,
+            &bad,
+            &RunOptions {
+                probabilities: Some(Probabilities::Classes),
+                ..quiet()
+            },
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("--probabilities"), "{e}");
+    assert!(!bad.exists() && !probabilities_path(&bad).exists());
     let leftovers = hidden_files(&dir);
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }

@@ -132,6 +132,22 @@ pub const TINY_ENCODER: &[&str] = &[
     "--model", "vit-tiny", "--dim", "48", "--depth", "2", "--heads", "4",
 ];
 
+/// Runs one of GDAL's own command-line tools (`gdalwarp`, `gdal_translate`;
+/// Debian `gdal-bin`, installed by scripts/setup.sh), failing the test with
+/// its stderr when it fails.
+pub fn gdal_tool(tool: &str, args: &[&str]) {
+    let out = std::process::Command::new(tool)
+        .args(["-q"])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {tool} (scripts/setup.sh installs gdal-bin): {e}"));
+    assert!(
+        out.status.success(),
+        "{tool} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,20 +198,4 @@ mod tests {
         drop(s);
         assert!(!p.exists());
     }
-}
-
-/// Runs one of GDAL's own command-line tools (`gdalwarp`, `gdal_translate`;
-/// Debian `gdal-bin`, installed by scripts/setup.sh), failing the test with
-/// its stderr when it fails.
-pub fn gdal_tool(tool: &str, args: &[&str]) {
-    let out = std::process::Command::new(tool)
-        .args(["-q"])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {tool} (scripts/setup.sh installs gdal-bin): {e}"));
-    assert!(
-        out.status.success(),
-        "{tool} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }

@@ -22,3 +22,16 @@ pub fn hidden_files(dir: &Path) -> Vec<PathBuf> {
         .map(|e| e.path())
         .collect()
 }
+
+/// What GDAL's own `gdalinfo -json` (Debian `gdal-bin`) says about `path`.
+pub fn gdalinfo(path: &Path) -> serde_json::Value {
+    let out = std::process::Command::new("gdalinfo")
+        .arg("-json")
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run gdalinfo (scripts/setup.sh installs gdal-bin): {e}")
+        });
+    assert!(out.status.success(), "gdalinfo {}", path.display());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
