@@ -36,6 +36,10 @@ pub mod overlay;
 #[cfg(feature = "scene")]
 pub mod pipeline;
 #[cfg(feature = "scene")]
+pub mod polygons;
+#[cfg(feature = "scene")]
+pub mod progress;
+#[cfg(feature = "scene")]
 pub mod raster;
 #[cfg(feature = "scene")]
 pub mod run;

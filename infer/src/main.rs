@@ -1,6 +1,6 @@
 //! The `smae-infer` command: `run` a model on a scene, `info` prints its card.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use std::process::ExitCode;
 
@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use smae_geom::Overlap;
 use smae_infer::engine::{Backend, ExecutionDevice};
 use smae_infer::run::Probabilities;
+use smae_infer::vector::VectorFormat;
 use smae_infer::{many, onnx_meta, Model, ModelOptions, RunOptions, RunReport};
 
 #[derive(Parser)]
@@ -120,6 +121,10 @@ struct RunArgs {
     /// the chosen class's probability (the confidence).
     #[arg(long, num_args = 0..=1, default_missing_value = "classes", value_name = "classes|max")]
     probabilities: Option<String>,
+    /// Segmentation: also write the class map as polygons (GDAL Polygonize, fields class
+    /// and class_index) to OUT_polygons.gpkg (or .fgb, .geojson).
+    #[arg(long, num_args = 0..=1, default_missing_value = "gpkg", value_name = "gpkg|fgb|geojson")]
+    polygons: Option<String>,
     /// Also write a PNG of the scene with the result drawn on it.
     #[arg(long)]
     overlay: Option<PathBuf>,
@@ -172,6 +177,14 @@ fn run(args: RunArgs) -> Result<()> {
         Some("max") => Some(Probabilities::Max),
         Some(other) => bail!("unknown --probabilities '{other}': expected classes or max"),
     };
+    let polygons = match args.polygons.as_deref() {
+        None => None,
+        Some(f) => Some(
+            VectorFormat::from_path(Path::new(&format!("x.{f}"))).ok_or_else(|| {
+                anyhow::anyhow!("unknown --polygons '{f}': expected gpkg, fgb or geojson")
+            })?,
+        ),
+    };
     if args.batch == 0 {
         bail!("--batch must be at least 1");
     }
@@ -200,6 +213,7 @@ fn run(args: RunArgs) -> Result<()> {
         merge_threshold: args.merge_threshold,
         class_agnostic: args.class_agnostic,
         probabilities,
+        polygons,
         overlay: args.overlay,
         wgs84: args.wgs84,
         quiet: args.quiet,

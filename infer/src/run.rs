@@ -6,15 +6,16 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use smae_geom::Overlap;
 
 use crate::geotiff::{check_writable, palette, Finish, RasterWriter};
 use crate::model::Model;
 use crate::pipeline::{self, Done, Tta};
+use crate::progress::{ProgressCallback, Reporter};
 use crate::raster::{ReadSpec, Scene};
-use crate::{gsd, overlay, vector};
+use crate::vector::VectorFormat;
+use crate::{gsd, legend, overlay, polygons, vector};
 use smae_geom::blend::{argmax, resize_bilinear, resize_mask, Strip};
 use smae_geom::merge::{DetectOptions, DetectionSink, SceneDetection};
 use smae_geom::tiling::{hann, CellGrid, ColumnBand, Grid, Job};
@@ -52,6 +53,9 @@ pub struct RunOptions {
     /// Segmentation: also write the blended class probabilities beside the
     /// class map (see [`probabilities_path`]).
     pub probabilities: Option<Probabilities>,
+    /// Segmentation: also write the class map as polygons in this format
+    /// (see [`crate::polygons`]).
+    pub polygons: Option<VectorFormat>,
     /// Also write a PNG of the scene with the result drawn on it.
     pub overlay: Option<PathBuf>,
     /// Detections as GeoJSON in WGS84 longitude / latitude (RFC 7946)
@@ -60,7 +64,10 @@ pub struct RunOptions {
     /// Segmentation: widest band of the scene blended at once, in pixels
     /// (memory is about `band_width x tile x (classes + 2) x 4` bytes).
     pub band_width: usize,
+    /// No progress bar.
     pub quiet: bool,
+    /// Told of each finished tile (with or without `quiet`).
+    pub progress: Option<ProgressCallback>,
 }
 
 impl Default for RunOptions {
@@ -80,10 +87,12 @@ impl Default for RunOptions {
             merge_threshold: 0.6,
             class_agnostic: false,
             probabilities: None,
+            polygons: None,
             overlay: None,
             wgs84: false,
             band_width: 8192,
             quiet: false,
+            progress: None,
         }
     }
 }
@@ -135,6 +144,9 @@ pub struct RunReport {
     pub detections: Option<usize>,
     /// The probabilities written beside the class map (`--probabilities`).
     pub probabilities: Option<PathBuf>,
+    /// The class map's polygons (`--polygons`) and how many.
+    pub polygons: Option<PathBuf>,
+    pub polygon_count: Option<usize>,
     pub georeferenced: bool,
     pub seconds: f64,
     pub warnings: Vec<String>,
@@ -183,6 +195,10 @@ impl Model {
                 let (w, h) = (scene.width, scene.height);
                 let mut writer =
                     RasterWriter::create::<u8>(output, w, h, 1, georef, CLASS_NODATA as f64)?;
+                let polygon_path = opts.polygons.map(|f| polygons::polygons_path(output, f));
+                if let Some(p) = &polygon_path {
+                    check_writable(p)?;
+                }
                 let mut probs = match opts.probabilities {
                     Some(kind) => {
                         let path = probabilities_path(output);
@@ -234,6 +250,23 @@ impl Model {
                     class_names: Some(&self.card.classes),
                     scale: None,
                 })?;
+                if let Some(path) = &polygon_path {
+                    match polygons::write(output, path, &self.card.classes) {
+                        Ok(n) => {
+                            report.polygons = Some(path.clone());
+                            report.polygon_count = Some(n);
+                        }
+                        Err(e) => {
+                            // all of the outputs or none
+                            let _ = std::fs::remove_file(output);
+                            let _ = std::fs::remove_file(legend::sidecar(output));
+                            if let Some(p) = &report.probabilities {
+                                let _ = std::fs::remove_file(p);
+                            }
+                            return Err(e);
+                        }
+                    }
+                }
                 Vec::new()
             }
             "classify" => self
@@ -329,6 +362,9 @@ impl Model {
         if opts.probabilities.is_some() && task != "segment" {
             bail!("--probabilities is for segment models (a classify map holds the class probabilities already), not {task}");
         }
+        if opts.polygons.is_some() && task != "segment" {
+            bail!("--polygons is for segment models, not {task}");
+        }
         if opts.tta && !raster_out {
             bail!("--tta is available for classify and segment models, not {task}");
         }
@@ -404,6 +440,8 @@ impl Model {
             nan_pixels: 0,
             detections: None,
             probabilities: None,
+            polygons: None,
+            polygon_count: None,
             georeferenced: scene.georef.is_some(),
             seconds: 0.0,
             warnings,
@@ -420,7 +458,7 @@ impl Model {
         report: &mut RunReport,
         mut sink: impl FnMut(Done) -> Result<()>,
     ) -> Result<()> {
-        let bar = progress(jobs.len(), ctx.opts.quiet);
+        let mut progress = Reporter::new(&jobs, ctx.opts.quiet, ctx.opts.progress.clone());
         let mut spatial = vec![false; self.output_index.len()];
         for (o, &i) in self.card.outputs.iter().zip(&self.output_index) {
             spatial[i] = o.layout.ends_with(&["y".to_string(), "x".to_string()]);
@@ -446,11 +484,11 @@ impl Model {
             |d| {
                 skipped += d.outputs.is_none() as usize;
                 nan += d.tile.nan_count;
-                bar.inc(1);
+                progress.done(&d.job);
                 sink(d)
             },
         )?;
-        bar.finish_and_clear();
+        progress.finish();
         report.skipped_tiles = skipped;
         report.nan_pixels = nan;
         if nan > 0 {
@@ -736,19 +774,4 @@ struct Ctx<'a> {
     tile: usize,
     overlap: usize,
     opts: &'a RunOptions,
-}
-
-fn progress(len: usize, quiet: bool) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40}] {pos}/{len} tiles ({per_sec}, eta {eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar
 }

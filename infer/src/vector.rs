@@ -36,6 +36,15 @@ impl VectorFormat {
             _ => None,
         }
     }
+
+    /// The usual extension (`geojson`, `gpkg`, `fgb`).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::GeoJson => "geojson",
+            Self::GeoPackage => "gpkg",
+            Self::FlatGeobuf => "fgb",
+        }
+    }
 }
 
 /// Scene CRS to WGS84 longitude / latitude.

@@ -183,6 +183,13 @@ fn bad_inputs_are_one_line_errors() {
         &seg,
         &scene,
         &out,
+        &["--polygons", "shp"],
+        "unknown --polygons 'shp'",
+    );
+    fails(
+        &seg,
+        &scene,
+        &out,
         &["--device", "cuda", "--backend", "tract"],
         "CPU only",
     );
@@ -198,6 +205,65 @@ fn bad_inputs_are_one_line_errors() {
         ],
         "ONNX Runtime",
     );
+}
+
+/// On a terminal (a pseudo-terminal from util-linux's `script`) the run
+/// shows tiles done of all and megapixels per second; `--quiet` shows
+/// nothing.
+#[test]
+fn progress_bar_on_a_terminal() {
+    let dir = scratch("progress");
+    let seg = fixture("pointwise_segment.onnx");
+    let scene = data("rasterio/RGB.byte.tif");
+    let on_terminal = |quiet: bool| {
+        let out = dir.join(format!("quiet-{quiet}.tif"));
+        let cmd = format!(
+            "'{}' run --model '{}' --input '{}' --output '{}' --batch 1{}",
+            env!("CARGO_BIN_EXE_smae-infer"),
+            seg.display(),
+            scene.display(),
+            out.display(),
+            if quiet { " --quiet" } else { "" }
+        );
+        let typescript = dir.join(format!("quiet-{quiet}.log"));
+        let status = Command::new("script")
+            .args(["-q", "-e", "-c", &cmd])
+            .arg(&typescript)
+            .stdin(std::process::Stdio::null())
+            .status()
+            .expect("script (util-linux) runs");
+        assert!(status.success());
+        assert!(out.is_file());
+        String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned()
+    };
+    let shown = on_terminal(false);
+    let tiles = tile_counts(&shown);
+    assert!(!tiles.is_empty(), "{shown}");
+    // counts up to the run's tile count (the closing line reports it; the
+    // bar redraws at most about 20 times a second, so not every count shows)
+    let total = tiles[0].1;
+    assert!(tiles.iter().all(|&(_, t)| t == total));
+    assert!(tiles
+        .windows(2)
+        .all(|p| p[0].0 <= p[1].0 && p[1].0 <= total));
+    assert!(shown.contains(&format!(" {total} tiles of ")), "{shown}");
+    assert!(shown.contains(" MP/s"), "{shown}");
+    let quiet = on_terminal(true);
+    assert!(
+        tile_counts(&quiet).is_empty() && !quiet.contains("MP/s"),
+        "{quiet}"
+    );
+}
+
+/// The `DONE/TOTAL tiles` counts a progress bar drew.
+fn tile_counts(text: &str) -> Vec<(usize, usize)> {
+    text.split(" tiles")
+        .filter_map(|before| {
+            let word = before.rsplit([' ', ']']).next()?;
+            let (d, t) = word.split_once('/')?;
+            Some((d.parse().ok()?, t.parse().ok()?))
+        })
+        .collect()
 }
 
 /// NaN pixels inside an otherwise valid scene become nodata, with a warning.

@@ -264,6 +264,172 @@ fn probabilities_beside_the_class_map() {
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
 
+/// `--polygons`: the class map as polygons, one per 4-connected region of
+/// one class (counted here by flood fill), whose areas add up to each
+/// class's pixel count times the pixel area, with the class names and the
+/// scene's CRS; GDAL's own ogrinfo opens each of the three formats.
+#[test]
+fn polygons_of_the_class_map() {
+    use gdal::vector::LayerAccess;
+    use smae_infer::polygons::{self, polygons_path};
+    use smae_infer::vector::VectorFormat;
+    let dir = scratch("polygons");
+    let input = data("rasterio/RGB.byte.tif");
+    let mut m = model("pointwise_segment.onnx", Backend::Ort);
+    let out = dir.join("landsat.tif");
+    let opts = RunOptions {
+        polygons: Some(VectorFormat::GeoPackage),
+        ..quiet()
+    };
+    let report = m.run(&input, &out, &opts).unwrap();
+    let gpkg = polygons_path(&out, VectorFormat::GeoPackage);
+    assert_eq!(gpkg, dir.join("landsat_polygons.gpkg"));
+    assert_eq!(report.polygons.as_deref(), Some(gpkg.as_path()));
+
+    // the regions by hand: 4-connected components of each class
+    let (w, h, classes) = read_u8(&out);
+    let mut seen = vec![false; w * h];
+    let mut regions = [0usize; 2];
+    let mut pixels = [0usize; 2];
+    for start in 0..w * h {
+        let k = classes[start];
+        if seen[start] || k == 255 {
+            continue;
+        }
+        regions[k as usize] += 1;
+        seen[start] = true;
+        let mut stack = vec![start];
+        while let Some(i) = stack.pop() {
+            pixels[k as usize] += 1;
+            let (x, y) = (i % w, i / w);
+            let mut next = Vec::with_capacity(4);
+            if x > 0 {
+                next.push(i - 1);
+            }
+            if x + 1 < w {
+                next.push(i + 1);
+            }
+            if y > 0 {
+                next.push(i - w);
+            }
+            if y + 1 < h {
+                next.push(i + w);
+            }
+            for j in next {
+                if !seen[j] && classes[j] == k {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+    }
+    assert!(regions[0] > 10 && regions[1] > 10, "{regions:?}");
+    assert_eq!(report.polygon_count, Some(regions[0] + regions[1]));
+    let gt = Dataset::open(&out).unwrap().geo_transform().unwrap();
+    let pixel_area = (gt[1] * gt[5] - gt[2] * gt[4]).abs();
+    let epsg = Dataset::open(&input)
+        .unwrap()
+        .spatial_ref()
+        .unwrap()
+        .auth_code()
+        .unwrap();
+
+    let fgb = polygons_path(&out, VectorFormat::FlatGeobuf);
+    let geojson = polygons_path(&out, VectorFormat::GeoJson);
+    for (path, format) in [
+        (&fgb, VectorFormat::FlatGeobuf),
+        (&geojson, VectorFormat::GeoJson),
+    ] {
+        let n = polygons::write(&out, path, &["red".into(), "green".into()]).unwrap();
+        assert_eq!(n, regions[0] + regions[1], "{format:?}");
+    }
+    for path in [&gpkg, &fgb, &geojson] {
+        let ds = Dataset::open(path).unwrap();
+        let mut layer = ds.layer(0).unwrap();
+        assert_eq!(
+            layer.spatial_ref().unwrap().auth_code().unwrap(),
+            epsg,
+            "{}",
+            path.display()
+        );
+        let mut count = [0usize; 2];
+        let mut area = [0f64; 2];
+        for f in layer.features() {
+            let name = f.field_as_string(f.field_index("class").unwrap()).unwrap();
+            let k = f
+                .field_as_integer(f.field_index("class_index").unwrap())
+                .unwrap()
+                .unwrap() as usize;
+            assert_eq!(name.as_deref(), Some(["red", "green"][k]));
+            count[k] += 1;
+            area[k] += f.geometry().unwrap().area();
+        }
+        assert_eq!(count, regions, "{}", path.display());
+        for k in 0..2 {
+            let want = pixels[k] as f64 * pixel_area;
+            assert!(
+                (area[k] - want).abs() <= 1e-9 * want,
+                "{} class {k}: {} vs {want}",
+                path.display(),
+                area[k]
+            );
+        }
+        // GDAL's own tool reads the same count
+        let info = std::process::Command::new("ogrinfo")
+            .args(["-so", "-al"])
+            .arg(path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&info.stdout);
+        assert!(
+            text.contains(&format!("Feature Count: {}", regions[0] + regions[1])),
+            "{text}"
+        );
+    }
+
+    // only segment models have them; nothing is written
+    let mut c = model("mean_classify.onnx", Backend::Ort);
+    let bad = dir.join("cls.tif");
+    let e = c.run(&input, &bad, &opts).unwrap_err();
+    assert!(e.to_string().contains("--polygons"), "{e}");
+    assert!(!bad.exists() && !polygons_path(&bad, VectorFormat::GeoPackage).exists());
+    let leftovers = hidden_files(&dir);
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+/// The library's progress callback: once per tile in order, with `quiet`
+/// too; the owned pixels add up to the scene (band_width 200: tiles read
+/// twice at band borders are counted once).
+#[test]
+fn progress_callback_counts_tiles_and_pixels() {
+    use smae_infer::progress::{Progress, ProgressCallback};
+    use std::sync::{Arc, Mutex};
+    let dir = scratch("callback");
+    let input = data("rasterio/RGB.byte.tif");
+    let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let log = seen.clone();
+    let opts = RunOptions {
+        progress: Some(ProgressCallback::new(move |p| log.lock().unwrap().push(*p))),
+        band_width: 200,
+        ..quiet()
+    };
+    let mut m = model("pointwise_segment.onnx", Backend::Tract);
+    let report = m.run(&input, &dir.join("out.tif"), &opts).unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), report.tiles);
+    let (w, h) = Dataset::open(&input).unwrap().raster_size();
+    for (i, p) in seen.iter().enumerate() {
+        assert_eq!((p.tiles_done, p.tiles_total), (i + 1, report.tiles));
+        assert_eq!(p.pixels_total, (w * h) as u64);
+        if i > 0 {
+            // tiles read again at a band border for blending own nothing
+            assert!(p.pixels_done >= seen[i - 1].pixels_done);
+            assert!(p.seconds >= seen[i - 1].seconds);
+        }
+    }
+    assert_eq!(seen.last().unwrap().pixels_done, (w * h) as u64);
+}
+
 /// With a model whose answer depends on the whole tile, blending matters:
 /// a scene blended in narrow vertical bands gives exactly the class map of
 /// one band over the whole width (the same tiles reach every pixel, added in
