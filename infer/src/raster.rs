@@ -31,6 +31,14 @@ pub fn init_gdal() {
         if std::env::var_os("GDAL_CACHEMAX").is_none() {
             let _ = gdal::config::set_config_option("GDAL_CACHEMAX", "128");
         }
+        // /vsicurl/ reads ahead past the blocks asked for, into the next
+        // column band's blocks (a COG stores a block row's blocks together);
+        // GDAL's 16 MB region cache forgets them before that band comes and
+        // a 20k x 20k COG was fetched 1.3 times over (BENCHMARKS.md). 128 MB
+        // kept them there (each block once), for at most 128 MB of memory.
+        if std::env::var_os("CPL_VSIL_CURL_CACHE_SIZE").is_none() {
+            let _ = gdal::config::set_config_option("CPL_VSIL_CURL_CACHE_SIZE", "134217728");
+        }
     });
 }
 

@@ -226,13 +226,19 @@ fn progress_bar_on_a_terminal() {
             if quiet { " --quiet" } else { "" }
         );
         let typescript = dir.join(format!("quiet-{quiet}.log"));
-        let status = Command::new("script")
+        // output(), not status(): script echoes the terminal to its stdout,
+        // which would otherwise land in the test log
+        let run = Command::new("script")
             .args(["-q", "-e", "-c", &cmd])
             .arg(&typescript)
             .stdin(std::process::Stdio::null())
-            .status()
+            .output()
             .expect("script (util-linux) runs");
-        assert!(status.success());
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
         assert!(out.is_file());
         String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned()
     };

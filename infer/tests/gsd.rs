@@ -78,6 +78,16 @@ fn ground_pixel_sizes_are_true_metres() {
         }
     }
 
+    // the drone scene in World Mercator (EPSG:3395) at 14.6 N: its nominal
+    // 0.1 m pixels are about cos(latitude) of that on the ground
+    let drone = data("deepforest/5b90f92da0d7280005fab355_4310.tif");
+    let (g, w, h) = georef_of(&drone);
+    let m = ground_pixel_m(&g, w, h).unwrap();
+    assert!(close(m, karney(&g, w, h), 1e-6), "{m:?}");
+    let lat = (14.0 + 35.0 / 60.0 + 45.44 / 3600.0_f64).to_radians();
+    assert!((m.0 / g.transform[1] - lat.cos()).abs() < 0.005, "{m:?}");
+    assert!((m.1 / -g.transform[5] - lat.cos()).abs() < 0.005, "{m:?}");
+
     // a state plane CRS in US survey feet (Florida East, EPSG:2236)
     let ft = SpatialRef::from_epsg(2236).unwrap();
     let g = Georef {
