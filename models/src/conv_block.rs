@@ -86,12 +86,22 @@ impl<B: Backend> Up4<B> {
 }
 
 /// Patch tokens `[B, 1 + L, D]` (cls first) as a feature map `[B, D, gh, gw]`.
+///
+/// The patch rows are packed (`[B * L, D]`, a copy when a cls token is
+/// dropped) before the map is formed as a channels-last view. A view that
+/// skips the cls token leaves a one-token gap between images, and Burn
+/// 0.21's CubeCL 1x1 convolution (`conv_im2col_1x1`, burn-cubecl
+/// src/kernel/conv/im2col.rs, `is_spatial_contiguous` never checks the batch
+/// stride) reads such an input as packed rows: every image after the first
+/// was shifted by one token on CUDA and wgpu (UperNet's lateral 1x1 conv on
+/// the identity-scale level; tests/tests/wgpu.rs holds it).
 pub fn tokens_to_map<B: Backend>(tokens: Tensor<B, 3>, gh: usize, gw: usize) -> Tensor<B, 4> {
     let [b, n, d] = tokens.dims();
     tokens
         .narrow(1, n - gh * gw, gh * gw)
-        .swap_dims(1, 2)
-        .reshape([b, d, gh, gw])
+        .reshape([b * gh * gw, d])
+        .reshape([b, gh, gw, d])
+        .permute([0, 3, 1, 2])
 }
 
 /// 2x2 max pooling: halves the resolution.

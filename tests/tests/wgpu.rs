@@ -175,18 +175,6 @@ fn assert_close(what: &str, loss: (&[f32], &[f32]), grads: (&[Vec<f32>], &[Vec<f
     assert!(compared > 10, "{what}: only {compared} gradients");
 }
 
-/// Cosine similarity of two whole-model gradients.
-fn cosine(a: &[Vec<f32>], b: &[Vec<f32>]) -> f64 {
-    let (mut ab, mut aa, mut bb) = (0f64, 0f64, 0f64);
-    for (x, y) in a.iter().flatten().zip(b.iter().flatten()) {
-        let (x, y) = (f64::from(*x), f64::from(*y));
-        ab += x * y;
-        aa += x * x;
-        bb += y * y;
-    }
-    ab / (aa.sqrt() * bb.sqrt()).max(1e-30)
-}
-
 fn method(method: Method, selection: SelectionMode) -> MethodSpec {
     MethodSpec {
         method,
@@ -375,18 +363,6 @@ fn finetune_step<C: TaskModel<Cpu>, G: TaskModel<Gpu>>(task: Task) {
     let (l_gpu, _) = gpu_model.batch_loss(imgs, batch(task), &cfg);
     let loss = (values(l_cpu.clone().inner()), values(l_gpu.clone().inner()));
     let grads = (gradients(&cpu, l_cpu), gradients(&gpu_model, l_gpu));
-    if task == Task::Segment {
-        // Known difference, not yet explained: UperNet's parameter gradients
-        // on wgpu differ from flex's by up to a third of each tensor's
-        // largest value (whole-model cosine 0.995), with or without fusion,
-        // while every op it uses agrees alone (`upernet_ops_match_flex`)
-        // and the loss agrees to 2e-4. Hold the loss and the direction.
-        let (a, b) = (loss.0[0], loss.1[0]);
-        assert!((a - b).abs() <= 1e-3 * a.abs(), "loss flex {a} vs wgpu {b}");
-        let c = cosine(&grads.0, &grads.1);
-        assert!(c > 0.99, "gradient cosine {c}");
-        return;
-    }
     assert_close(
         &format!("{task:?}"),
         (&loss.0, &loss.1),
@@ -554,6 +530,43 @@ fn upernet_ops_match_flex() {
         check_op!("adaptive_avg_pool2d 4->1", [2, 8, 4, 4], |x| {
             adaptive_avg_pool2d(x, [1, 1])
         }),
+        // weight gradients: the weight is the differentiated input
+        check_op!("conv2d 3x3 pad 1, weight", [4, 8, 3, 3], |w| {
+            let x = varied::<B>([2, 8, 8, 8], &w.device());
+            conv2d(x, w, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1))
+        }),
+        check_op!("conv2d 1x1, weight", [16, 8, 1, 1], |w| {
+            let x = varied::<B>([2, 8, 4, 4], &w.device());
+            conv2d(x, w, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1))
+        }),
+        check_op!("conv2d 1x1 on 1x1, weight", [16, 8, 1, 1], |w| {
+            let x = varied::<B>([2, 8, 1, 1], &w.device());
+            conv2d(x, w, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1))
+        }),
+        check_op!("conv2d 1x1 at 32x32, weight", [3, 64, 1, 1], |w| {
+            let x = varied::<B>([2, 64, 32, 32], &w.device());
+            conv2d(x, w, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1))
+        }),
+        check_op!("conv2d 3x3 at 32x32, weight", [64, 64, 3, 3], |w| {
+            let x = varied::<B>([2, 64, 32, 32], &w.device());
+            conv2d(x, w, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1))
+        }),
+        check_op!("conv2d 1x1 at 32x32, input", [2, 64, 32, 32], |x| {
+            let w = varied::<B>([3, 64, 1, 1], &x.device());
+            conv2d(x, w, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1))
+        }),
+        check_op!("conv_transpose2d 2x2 stride 2, weight", [8, 8, 2, 2], |w| {
+            let x = varied::<B>([2, 8, 4, 4], &w.device());
+            conv_transpose2d(
+                x,
+                w,
+                None,
+                ConvTransposeOptions::new([2, 2], [0, 0], [0, 0], [1, 1], 1),
+            )
+        }),
+        check_op!("adaptive_avg_pool2d 4->2", [2, 8, 4, 4], |x| {
+            adaptive_avg_pool2d(x, [2, 2])
+        }),
         check_op!("group_norm 8 groups", [2, 16, 4, 4], |x| {
             burn::nn::GroupNormConfig::new(8, 16)
                 .init(&x.device())
@@ -564,6 +577,22 @@ fn upernet_ops_match_flex() {
         check_op!("tokens to map", [2, 65, 32, 1], |x| {
             smae_models::conv_block::tokens_to_map(x.reshape([2, 65, 32]), 8, 8)
         }),
+        // a 1x1 conv on the map of a ViT's tokens (cls token dropped):
+        // Burn's im2col 1x1 kernel misread such views before tokens_to_map
+        // packed the rows (every image after the first shifted a token)
+        check_op!(
+            "conv2d 1x1, 64 out, on tokens to map",
+            [2, 65, 32, 1],
+            |x| {
+                let w = varied::<B>([64, 32, 1, 1], &x.device());
+                conv2d(
+                    smae_models::conv_block::tokens_to_map(x.reshape([2, 65, 32]), 8, 8),
+                    w,
+                    None,
+                    ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+                )
+            }
+        ),
         check_op!("log_softmax dim 1, gather", [2, 3, 8, 8], |x| {
             let idx: Vec<i64> = (0..128).map(|i| (i * 5 % 3) as i64).collect();
             let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(idx, [128]), &x.device())
