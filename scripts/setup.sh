@@ -16,6 +16,12 @@ command -v gdalwarp >/dev/null || need_apt+=(gdal-bin)
 command -v mpirun >/dev/null || need_apt+=(openmpi-bin)
 command -v mpicc >/dev/null || need_apt+=(libopenmpi-dev)
 ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
+# The same under Slurm's srun: the tests start a private one-node cluster
+# (scripts/slurm_local.sh).
+command -v slurmd >/dev/null || need_apt+=(slurmd)
+command -v slurmctld >/dev/null || need_apt+=(slurmctld)
+command -v srun >/dev/null || need_apt+=(slurm-client)
+command -v munged >/dev/null || need_apt+=(munge)
 # Burn's wgpu backend in the tests: Mesa's software Vulkan driver (lavapipe)
 # and the Vulkan loader.
 ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 || need_apt+=(mesa-vulkan-drivers)

@@ -143,6 +143,76 @@ fn two_ranks_match_one_process_and_resume_as_one() {
     assert_same_run(&one, &two, 6);
 }
 
+/// A private one-node Slurm cluster (scripts/slurm_local.sh), stopped when
+/// dropped.
+struct Slurm {
+    dir: std::path::PathBuf,
+    conf: String,
+}
+
+impl Slurm {
+    fn script() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/slurm_local.sh")
+    }
+
+    fn start(dir: &Path) -> Self {
+        let out = check(
+            Command::new(Self::script())
+                .arg("start")
+                .arg(dir)
+                .output()
+                .unwrap(),
+            "scripts/slurm_local.sh start",
+        );
+        Slurm {
+            dir: dir.to_path_buf(),
+            conf: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        }
+    }
+}
+
+impl Drop for Slurm {
+    fn drop(&mut self) {
+        let _ = Command::new(Self::script())
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+/// `srun` starts the ranks as mpirun does (Slurm's PMIx, no mpirun): two
+/// Slurm tasks of 4 images take the same steps as one process of 8.
+#[test]
+fn two_slurm_tasks_match_one_process() {
+    let dir = Scratch::new("slurm");
+    let data = chips(&dir);
+    let one = dir.join("one");
+    single(&args(&data, &one, "8", &[]));
+
+    let cluster = Slurm::start(&dir.join("cluster"));
+    let two = dir.join("two");
+    let out = Command::new("srun")
+        .args([
+            "--ntasks",
+            "2",
+            "--mpi=pmix",
+            "--time",
+            "10",
+            "--kill-on-bad-exit=1",
+        ])
+        .arg(BIN)
+        .args(args(&data, &two, "4", &[]))
+        .env("SLURM_CONF", &cluster.conf)
+        .output()
+        .unwrap();
+    check(out, "srun --ntasks 2 smae-train");
+    drop(cluster);
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(two.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["global_batch"], 8, "4 per task x 2 Slurm tasks");
+    assert_same_run(&one, &two, 6);
+}
+
 /// Runs `one` (a single process) and `two` (ranks, resumed) logged the same
 /// `steps` steps once each, with losses within 1e-4 and weights within 5e-4.
 fn assert_same_run(one: &Path, two: &Path, steps: usize) {
