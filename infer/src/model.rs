@@ -33,7 +33,9 @@ pub struct Model {
     pub path: PathBuf,
     pub card: ModelCard,
     pub(crate) engine: Box<dyn Engine>,
-    /// Engine output index of each card output.
+    /// Engine output index of each card output (read by the scene runner;
+    /// smae-export builds this crate without it).
+    #[cfg_attr(not(feature = "scene"), allow(dead_code))]
     pub(crate) output_index: Vec<usize>,
 }
 
@@ -96,6 +98,7 @@ impl Model {
     }
 
     /// Engine output index of the card output of `kind`.
+    #[cfg_attr(not(feature = "scene"), allow(dead_code))]
     pub(crate) fn output_of(&self, kind: &str) -> Result<usize> {
         self.card
             .outputs
