@@ -4,10 +4,14 @@
 #
 #   scripts/gpu_check.sh pack [DIR]   here (Rust, network): build the CUDA
 #       binaries (stripped), curate a few real shards, export an ONNX model,
-#       and put them with this script in DIR (default target/gpu-check).
+#       and put them with this script in DIR (default target/gpu-check);
+#       SMAE_GPU_BIN_ONLY=1 packs the binaries alone. DIR.tar.xz holds the
+#       binaries and this script (about 30 MB; unpack, then run).
 #   DIR/gpu_check.sh run [DIR]        on the GPU machine (NVIDIA driver,
 #       CUDA 13, Python with onnxruntime; no Rust, no network): prints one
 #       markdown table and writes every raw JSON line to DIR/out (or $OUT).
+#       Without shards and a model in DIR (binaries-only pack), it makes
+#       them first from the repository's tests/data, run from its root.
 #
 # What `run` measures, per GPU (all of them when there are several):
 #   1. step-only images/s and peak device memory of SelectiveMAE and MAE,
@@ -35,6 +39,39 @@
 #                     (default vit-base 224 16 256 10)
 set -euo pipefail
 
+# Shards and an exported model in DIR, made with DIR/bin from the
+# repository's test rasters (and the NEON images of data/deepforest when
+# set-up fetched them): `pack` calls it, and `run` when DIR has none (a GPU
+# machine reached with only the binaries carried).
+prepare() {
+  local dir=$1
+  mkdir -p "$dir/shards"
+  # Real imagery: NEON chips (deepforest wheel) and the test rasters,
+  # curated as users would, at two slicing offsets for more distinct crops.
+  data=${SMAE_TEST_DATA:-tests/data}
+  [ -d "$data/deepforest" ] || { echo "error: no test rasters in $data (run from the repository root or set SMAE_TEST_DATA)" >&2; exit 1; }
+  neon=() && [ -d data/deepforest ] && neon=(--input neon=data/deepforest)
+  for seed in 0 1 2; do
+    "$dir/bin/smae-train" curate "${neon[@]}" --input test="$data" \
+      --output "$dir/shards/s$seed" --crop 224 --max-side 320 --min-side 224 \
+      --shard-size 1000 --seed "$seed" --quiet >/dev/null
+  done
+  # A scene and a model for smae-infer: a vit-base classifier (patch 16,
+  # 224 px) fine-tuned one step on real images (the architecture matters here,
+  # not the weights), exported with its card.
+  cp "$data/deepforest/5b90f92da0d7280005fab355_4310.tif" "$dir/scene.tif"
+  local work
+  work=$(mktemp -d)
+  mkdir -p "$work/cls/urban" "$work/cls/rural"
+  cp "$data/derived/rd_new_800.jpg" "$data/derived/cogeo_1024.jpg" "$work/cls/urban/"
+  cp "$data/derived/drone_1616x1565.jpg" "$data/sahi/boats.jpg" "$work/cls/rural/"
+  "$dir/bin/smae-train" finetune --task classify --data "$work/cls" --output "$work/run" \
+    --init none --model "${SMAE_GPU_MODEL:-vit-base}" --img-size "${SMAE_GPU_IMG:-224}" \
+    --patch-size "${SMAE_GPU_PATCH:-16}" --batch-size 2 --stop-after-steps 1 --quiet
+  "$dir/bin/smae-export" --run "$work/run" --output "$dir/model.onnx" >/dev/null
+  rm -rf "$work"
+}
+
 mode=${1:-}
 case "$mode" in
 pack)
@@ -55,31 +92,17 @@ pack)
     cargo build --quiet --release -p smae-infer --features cuda --bin smae-infer
     cargo build --quiet --release -p smae-export --bin smae-export
   fi
-  rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/shards"
+  rm -rf "$dir" && mkdir -p "$dir/bin"
   for b in smae-train smae-infer smae-export smae-train-mpi allreduce; do
     if [ -f "$bindir/$b" ]; then cp "$bindir/$b" "$dir/bin/" && strip "$dir/bin/$b"; fi
   done
   cp scripts/gpu_check.sh "$dir/"
-  # Real imagery: NEON chips (deepforest wheel) and the test rasters,
-  # curated as users would, at two slicing offsets for more distinct crops.
-  data=${SMAE_TEST_DATA:-tests/data}
-  for seed in 0 1 2; do
-    "$dir/bin/smae-train" curate --input neon=data/deepforest --input test="$data" \
-      --output "$dir/shards/s$seed" --crop 224 --max-side 320 --min-side 224 \
-      --shard-size 1000 --seed "$seed" --quiet >/dev/null
-  done
-  # A scene and a model for smae-infer: a vit-base classifier (patch 16,
-  # 224 px) fine-tuned one step on real images (the architecture matters here,
-  # not the weights), exported with its card.
-  cp "$data/deepforest/5b90f92da0d7280005fab355_4310.tif" "$dir/scene.tif"
-  work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
-  mkdir -p "$work/cls/urban" "$work/cls/rural"
-  cp "$data/derived/rd_new_800.jpg" "$data/derived/cogeo_1024.jpg" "$work/cls/urban/"
-  cp "$data/derived/drone_1616x1565.jpg" "$data/sahi/boats.jpg" "$work/cls/rural/"
-  "$dir/bin/smae-train" finetune --task classify --data "$work/cls" --output "$work/run" \
-    --init none --model "${SMAE_GPU_MODEL:-vit-base}" --img-size "${SMAE_GPU_IMG:-224}" \
-    --patch-size "${SMAE_GPU_PATCH:-16}" --batch-size 2 --stop-after-steps 1 --quiet
-  "$dir/bin/smae-export" --run "$work/run" --output "$dir/model.onnx" >/dev/null
+  # The binaries and this script in one archive for machines reached with a
+  # size limit (xz: the stripped binaries shrink about 5x).
+  tar -C "$(dirname "$dir")" -cf - "$(basename "$dir")/bin" "$(basename "$dir")/gpu_check.sh" \
+    | xz -T0 -6 > "$dir.tar.xz"
+  echo "binaries: $(du -cb "$dir"/bin/* | tail -1 | cut -f1) bytes stripped; $dir.tar.xz: $(stat -c %s "$dir.tar.xz") bytes" >&2
+  [ -n "${SMAE_GPU_BIN_ONLY:-}" ] || prepare "$dir"
   echo "packed $(du -sh "$dir" | cut -f1) in $dir:" >&2
   du -sh "$dir"/bin/* "$dir/shards" "$dir/model.onnx" >&2
   ;;
@@ -89,6 +112,7 @@ run)
   out=${OUT:-$dir/out}
   mkdir -p "$out"
   bin=$dir/bin
+  [ -f "$dir/model.onnx" ] && [ -d "$dir/shards" ] || prepare "$dir"
   dev=${SMAE_GPU_DEVICE:-cuda}
   model=${SMAE_GPU_MODEL:-vit-base} img=${SMAE_GPU_IMG:-224} patch=${SMAE_GPU_PATCH:-16}
   batch=${SMAE_GPU_BATCH:-256} steps=${SMAE_GPU_STEPS:-10}
@@ -194,7 +218,7 @@ print("no result" if d is None else f"{len(a)} steps, max rel. loss diff {d:.2e}
   for run in "ort cpu" "tract cpu" "ort cuda" "ort tensorrt"; do
     set -- $run
     if [ "$2" = cuda ] && [[ $providers != *CUDAExecutionProvider* ]]; then
-      row "infer" "$2" "$1" "-" "-" "-" "no CUDA provider in $ORT_DYLIB_PATH"; continue
+      row "infer" "$2" "$1" "-" "-" "-" "no CUDA provider in ${ORT_DYLIB_PATH:-the onnxruntime found (none importable by python3)}"; continue
     fi
     if [ "$2" = tensorrt ] && [[ $providers != *TensorrtExecutionProvider* ]]; then
       row "infer" "$2" "$1" "-" "-" "-" "no TensorRT provider"; continue
@@ -202,7 +226,8 @@ print("no result" if d is None else f"{len(a)} steps, max rel. loss diff {d:.2e}
     if line=$("$bin/smae-infer" run --model "$dir/model.onnx" --input "$dir/scene.tif" \
       --output "$out/infer-$1-$2.tif" --backend "$1" --device "$2" --quiet --json 2> "$out/infer-$1-$2.err" | tail -1); then
       echo "$line" >> "$out/infer.jsonl"
-      row "infer" "$2" "$1" "$(field "$line" megapixels_per_s) MP/s" "-" "-" "$model classifier, 2048 px scene"
+      mps=$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(round(d["width"]*d["height"]/d["seconds"]/1e6, 4))' "$line" 2>/dev/null || echo -)
+      row "infer" "$2" "$1" "$mps MP/s" "-" "-" "$model classifier, 2048 px scene, $(field "$line" tiles) tiles"
     else
       row "infer" "$2" "$1" "-" "-" "-" "failed: $(head -c 200 "$out/infer-$1-$2.err" | tr '\n|' '  ')"
     fi
