@@ -69,24 +69,28 @@ pub fn open(
             if device != ExecutionDevice::Cpu {
                 bail!("tract runs on the CPU only; use --backend ort for {device:?}");
             }
-            open_tract(model)
+            open_tract(model, threads)
         }
         Backend::Ort => open_ort(model, device, threads, ort_library),
         Backend::Auto => match find_ort_library(ort_library) {
             Some(lib) if cfg!(feature = "ort") => open_ort(model, device, threads, Some(&lib)),
-            _ if device == ExecutionDevice::Cpu && cfg!(feature = "tract") => open_tract(model),
+            _ if device == ExecutionDevice::Cpu && cfg!(feature = "tract") => {
+                open_tract(model, threads)
+            }
             _ => bail!("{device:?} needs ONNX Runtime, whose library was not found (set ORT_DYLIB_PATH or pass --ort-lib)"),
         },
     }
 }
 
 #[cfg(feature = "tract")]
-fn open_tract(model: &Path) -> Result<Box<dyn Engine>> {
-    Ok(Box::new(crate::tract_engine::TractEngine::open(model)?))
+fn open_tract(model: &Path, threads: usize) -> Result<Box<dyn Engine>> {
+    Ok(Box::new(crate::tract_engine::TractEngine::open(
+        model, threads,
+    )?))
 }
 
 #[cfg(not(feature = "tract"))]
-fn open_tract(_: &Path) -> Result<Box<dyn Engine>> {
+fn open_tract(_: &Path, _: usize) -> Result<Box<dyn Engine>> {
     bail!("this build has no tract runtime; use --backend ort")
 }
 

@@ -13,7 +13,8 @@ use crate::onnx_meta;
 pub struct ModelOptions {
     pub backend: Backend,
     pub device: ExecutionDevice,
-    /// Threads for one inference (ONNX Runtime intra-op threads).
+    /// Threads for one inference (ONNX Runtime intra-op threads; the
+    /// thread pool of tract's matrix products).
     pub threads: usize,
     pub ort_library: Option<PathBuf>,
 }

@@ -6,19 +6,24 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
 use ndarray::{ArrayD, ArrayView4};
+use tract_linalg::multithread::{multithread_tract_scope, Executor};
 
 use crate::engine::Engine;
 
 /// tract: optimised plans are built per batch size (a concrete shape runs
-/// faster than a symbolic one) and reused.
+/// faster than a symbolic one) and reused. With several threads, tract's
+/// matrix products split their output tiles over a private thread pool
+/// (threads named `smae-tract-N`); the tiles are the same, so results do
+/// not depend on the thread count.
 pub struct TractEngine {
     model: tract_onnx::prelude::InferenceModel,
     plans: HashMap<usize, Arc<tract_onnx::prelude::TypedRunnableModel>>,
     outputs: Vec<String>,
+    executor: Executor,
 }
 
 impl TractEngine {
-    pub fn open(path: &Path) -> Result<Self> {
+    pub fn open(path: &Path, threads: usize) -> Result<Self> {
         use tract_onnx::prelude::*;
         let model = tract_onnx::onnx()
             .model_for_path(path)
@@ -34,10 +39,16 @@ impl TractEngine {
                     .unwrap_or_else(|| model.node(o.node).name.clone())
             })
             .collect();
+        let executor = if threads > 1 {
+            Executor::multithread_with_name(threads, "smae-tract")
+        } else {
+            Executor::SingleThread
+        };
         Ok(Self {
             model,
             plans: HashMap::new(),
             outputs,
+            executor,
         })
     }
 
@@ -64,9 +75,10 @@ impl Engine for TractEngine {
         let s = batch.shape();
         let plan = self.plan([s[0], s[1], s[2], s[3]])?;
         let input: Tensor = batch.to_owned().into_dyn().into();
-        let out = plan
-            .run(tvec!(input.into_tvalue()))
-            .map_err(|e| anyhow!("tract: {e}"))?;
+        let out = multithread_tract_scope(self.executor.clone(), || {
+            plan.run(tvec!(input.into_tvalue()))
+        })
+        .map_err(|e| anyhow!("tract: {e}"))?;
         out.iter()
             .map(|t| {
                 t.to_plain_array_view::<f32>()
