@@ -60,8 +60,7 @@ prepare() {
   # 224 px) fine-tuned one step on real images (the architecture matters here,
   # not the weights), exported with its card.
   cp "$data/deepforest/5b90f92da0d7280005fab355_4310.tif" "$dir/scene.tif"
-  local work
-  work=$(mktemp -d)
+  work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
   mkdir -p "$work/cls/urban" "$work/cls/rural"
   cp "$data/derived/rd_new_800.jpg" "$data/derived/cogeo_1024.jpg" "$work/cls/urban/"
   cp "$data/derived/drone_1616x1565.jpg" "$data/sahi/boats.jpg" "$work/cls/rural/"
@@ -69,7 +68,6 @@ prepare() {
     --init none --model "${SMAE_GPU_MODEL:-vit-base}" --img-size "${SMAE_GPU_IMG:-224}" \
     --patch-size "${SMAE_GPU_PATCH:-16}" --batch-size 2 --stop-after-steps 1 --quiet
   "$dir/bin/smae-export" --run "$work/run" --output "$dir/model.onnx" >/dev/null
-  rm -rf "$work"
 }
 
 mode=${1:-}
@@ -104,7 +102,8 @@ pack)
   echo "binaries: $(du -cb "$dir"/bin/* | tail -1 | cut -f1) bytes stripped; $dir.tar.xz: $(stat -c %s "$dir.tar.xz") bytes" >&2
   [ -n "${SMAE_GPU_BIN_ONLY:-}" ] || prepare "$dir"
   echo "packed $(du -sh "$dir" | cut -f1) in $dir:" >&2
-  du -sh "$dir"/bin/* "$dir/shards" "$dir/model.onnx" >&2
+  du -sh "$dir"/bin/* >&2
+  [ -n "${SMAE_GPU_BIN_ONLY:-}" ] || du -sh "$dir/shards" "$dir/model.onnx" >&2
   ;;
 
 run)

@@ -109,6 +109,11 @@ fn assert_refused(out: &Output, message: &str) {
     assert!(err.contains(message), "{err}");
 }
 
+/// The run's `config.json` (written by rank 0).
+fn config(run: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(run.join("config.json")).unwrap()).unwrap()
+}
+
 fn losses(run: &Path) -> Vec<(u64, f64)> {
     std::fs::read_to_string(run.join("log.jsonl"))
         .unwrap()
@@ -132,8 +137,7 @@ fn two_ranks_match_one_process_and_resume_as_one() {
 
     let two = dir.join("two");
     two_ranks(&args(&data, &two, "4", &["--stop-after-steps", "3"]));
-    let cfg: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(two.join("config.json")).unwrap()).unwrap();
+    let cfg = config(&two);
     assert_eq!(
         cfg["global_batch"], 8,
         "global batch = 4 per rank x 2 ranks"
@@ -207,8 +211,7 @@ fn two_slurm_tasks_match_one_process() {
         .unwrap();
     check(out, "srun --ntasks 2 smae-train");
     drop(cluster);
-    let cfg: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(two.join("config.json")).unwrap()).unwrap();
+    let cfg = config(&two);
     assert_eq!(cfg["global_batch"], 8, "4 per task x 2 Slurm tasks");
     assert_same_run(&one, &two, 6);
 }
@@ -369,8 +372,7 @@ fn finetuning_on_two_ranks_matches_one_process() {
     let two = dir.join("two");
     let a = finetune(&two, "4", &["--stop-after-steps", "3"]);
     two_ranks(&a.iter().map(String::as_str).collect::<Vec<_>>());
-    let cfg: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(two.join("config.json")).unwrap()).unwrap();
+    let cfg = config(&two);
     assert_eq!(
         cfg["batch_size"], 8,
         "the run's batch = 4 per rank x 2 ranks"
