@@ -1,6 +1,6 @@
 //! Export figures for BENCHMARKS.md: per encoder size (224 px, patch 16),
 //! the `embed` and `segment` (UperNet, 256 channels) graphs of a freshly
-//! initialised model, with f32 and f16 weights: lowering time, file size,
+//! initialised model, with f32, f16 and int8 weights: lowering time, file size,
 //! and the parity with Burn on tract and ONNX Runtime (seeded random batch
 //! and a real image).
 //!
@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use burn::backend::flex::FlexDevice;
 use burn::backend::Flex;
-use smae_export::{to_onnx, verify, GraphOptions};
+use smae_export::{to_onnx, verify, GraphOptions, Weights};
 use smae_models::{Segmenter, Vit, VitConfig};
 use smae_run::model::TaskModel;
 
@@ -45,16 +45,16 @@ fn main() -> anyhow::Result<()> {
             ]
         };
         for (model, classes) in &models {
-            for fp16 in [false, true] {
+            for weights in [Weights::F32, Weights::F16, Weights::Int8] {
                 let start = Instant::now();
                 let opts = GraphOptions {
-                    fp16,
+                    weights,
                     ..GraphOptions::plain()
                 };
                 let (bytes, parameters) =
                     to_onnx(model, cfg.img_size, *classes, &opts, |_| Ok(Vec::new()))?;
                 let seconds = start.elapsed().as_secs_f64();
-                let path = dir.join(format!("{name}-{}-{fp16}.onnx", model.task()));
+                let path = dir.join(format!("{name}-{}-{}.onnx", model.task(), weights.as_str()));
                 std::fs::write(&path, &bytes)?;
                 let parity = verify(model, &path, cfg.img_size, &opts, &images, None)?;
                 let worst = |rt: &str| {
@@ -69,7 +69,7 @@ fn main() -> anyhow::Result<()> {
                 println!(
                     "{}",
                     serde_json::json!({
-                        "model": name, "task": model.task(), "fp16": fp16, "parameters": parameters,
+                        "model": name, "task": model.task(), "weights": weights, "parameters": parameters,
                         "export_seconds": (seconds * 1000.0).round() / 1000.0, "bytes": bytes.len(),
                         "tract_max_abs": tract.0, "tract_max_rel": tract.1,
                         "ort_max_abs": ort.0, "ort_max_rel": ort.1,

@@ -1,14 +1,64 @@
 //! Building an ONNX graph: nodes with fresh output names, weights as
-//! initializers (f32, or f16 stored and cast back to f32 at load for
-//! `--fp16`), typed inputs/outputs with a symbolic batch, and the model with
-//! its metadata.
+//! initializers (f32; f16 stored and cast back to f32 for `--fp16`; int8
+//! matrices with per-channel scales and a DequantizeLinear for `--int8`),
+//! typed inputs/outputs with a symbolic batch, and the model with its
+//! metadata.
 
 use crate::proto::Msg;
 
 // onnx.proto TensorProto.DataType
 pub const FLOAT: i64 = 1;
+pub const INT8: i64 = 3;
 pub const INT64: i64 = 7;
 pub const FLOAT16: i64 = 10;
+
+/// How learned weights are stored in the file; the graph computes in f32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Weights {
+    F32,
+    /// Every weight as float16, cast back to float32.
+    F16,
+    /// The matrices of MatMul, Conv and ConvTranspose as int8 with one
+    /// float32 scale per output channel (symmetric, zero point 0), restored
+    /// by DequantizeLinear: the QDQ form ONNX Runtime and tract both run.
+    /// Biases, norms and embeddings stay float32 (a few percent of the size).
+    Int8,
+}
+
+impl Weights {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Weights::F32 => "f32",
+            Weights::F16 => "f16",
+            Weights::Int8 => "int8",
+        }
+    }
+}
+
+/// Symmetric per-channel int8 quantisation of a tensor of shape `dims`
+/// along `axis`: `w ~ q * scale[c]` with `q` in [-127, 127] and `scale[c] =
+/// max |w| over channel c / 127` (1 for an all-zero channel).
+pub fn quantize_per_channel(dims: &[usize], values: &[f32], axis: usize) -> (Vec<i8>, Vec<f32>) {
+    let channels = dims[axis];
+    let inner: usize = dims[axis + 1..].iter().product();
+    let channel = |i: usize| (i / inner) % channels;
+    let mut max = vec![0f32; channels];
+    for (i, v) in values.iter().enumerate() {
+        let c = channel(i);
+        max[c] = max[c].max(v.abs());
+    }
+    let scale: Vec<f32> = max
+        .iter()
+        .map(|m| if *m > 0.0 { m / 127.0 } else { 1.0 })
+        .collect();
+    let q = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v / scale[channel(i)]).round().clamp(-127.0, 127.0) as i8)
+        .collect();
+    (q, scale)
+}
 
 pub enum Attr {
     Int(&'static str, i64),
@@ -30,8 +80,8 @@ pub struct Graph {
     inputs: Vec<Msg>,
     outputs: Vec<Msg>,
     counter: usize,
-    /// Store weights as float16 (cast to float32 inside the graph).
-    pub fp16: bool,
+    /// How weights are stored (the graph computes in float32).
+    pub weights: Weights,
     pub opset: i64,
     pub parameters: usize,
     /// The batch axis of the input and outputs: symbolic, or fixed.
@@ -40,7 +90,7 @@ pub struct Graph {
 }
 
 impl Graph {
-    pub fn new(fp16: bool, opset: i64) -> Self {
+    pub fn new(weights: Weights, opset: i64) -> Self {
         Self {
             opset,
             nodes: Vec::new(),
@@ -48,7 +98,7 @@ impl Graph {
             inputs: Vec::new(),
             outputs: Vec::new(),
             counter: 0,
-            fp16,
+            weights,
             parameters: 0,
             batch: Dim::Sym("batch"),
             output_dims: Vec::new(),
@@ -112,11 +162,12 @@ impl Graph {
         t
     }
 
-    /// A float32 weight; with `fp16` stored as float16 and cast back.
+    /// A float32 weight; with `F16` stored as float16 and cast back (int8
+    /// applies to [`Graph::matrix`] only).
     pub fn weight(&mut self, prefix: &str, dims: &[usize], values: &[f32]) -> String {
         self.parameters += values.len();
         let name = self.fresh(prefix);
-        if self.fp16 {
+        if self.weights == Weights::F16 {
             let raw: Vec<u8> = values
                 .iter()
                 .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
@@ -128,6 +179,36 @@ impl Graph {
             let raw: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
             self.inits.push(Self::tensor(&name, dims, FLOAT, &raw));
         }
+        name
+    }
+
+    /// The weight matrix of a MatMul, Conv or ConvTranspose, whose output
+    /// channels lie along `axis`: with `Int8`, int8 values and per-channel
+    /// scales restored by DequantizeLinear; otherwise as [`Graph::weight`].
+    pub fn matrix(&mut self, prefix: &str, dims: &[usize], values: &[f32], axis: usize) -> String {
+        if self.weights != Weights::Int8 {
+            return self.weight(prefix, dims, values);
+        }
+        self.parameters += values.len();
+        let name = self.fresh(prefix);
+        let (q, scale) = quantize_per_channel(dims, values, axis);
+        let raw: Vec<u8> = q.iter().map(|v| *v as u8).collect();
+        let stored = format!("{name}_i8");
+        self.inits.push(Self::tensor(&stored, dims, INT8, &raw));
+        let s = self.constant(&format!("{name}_scale"), &[scale.len()], &scale);
+        let zero = format!("{name}_zero");
+        self.inits.push(Self::tensor(
+            &zero,
+            &[scale.len()],
+            INT8,
+            &vec![0u8; scale.len()],
+        ));
+        self.node_to(
+            "DequantizeLinear",
+            &[&stored, &s, &zero],
+            &[&name],
+            vec![Attr::Int("axis", axis as i64)],
+        );
         name
     }
 
@@ -242,5 +323,41 @@ impl Graph {
             m.msg(14, &e);
         }
         m.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quantize_per_channel;
+
+    #[test]
+    fn per_channel_int8_by_hand() {
+        // A MatMul weight [in 2, out 3]: channels along axis 1.
+        let w = [0.5, -2.0, 0.0, -1.0, 1.0, 0.0];
+        let (q, s) = quantize_per_channel(&[2, 3], &w, 1);
+        assert_eq!(s, vec![1.0 / 127.0, 2.0 / 127.0, 1.0]);
+        // 0.5 / (1/127) = 63.5 rounds away from zero; -2 -> -127; 1 / (2/127) = 63.5 -> 64
+        assert_eq!(q, vec![64, -127, 0, -127, 64, 0]);
+        // A conv weight [out 2, in 1, 1, 2]: channels along axis 0.
+        let w = [0.1, 0.2, -4.0, 3.0];
+        let (q, s) = quantize_per_channel(&[2, 1, 1, 2], &w, 0);
+        assert_eq!(s, vec![0.2 / 127.0, 4.0 / 127.0]);
+        assert_eq!(q, vec![64, 127, -127, 95]);
+    }
+
+    #[test]
+    fn dequantised_within_half_a_step() {
+        let dims = [4, 5, 3, 3];
+        let w: Vec<f32> = (0..180)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        for axis in [0, 1] {
+            let (q, s) = quantize_per_channel(&dims, &w, axis);
+            let inner: usize = dims[axis + 1..].iter().product();
+            for (i, (v, q)) in w.iter().zip(&q).enumerate() {
+                let scale = s[(i / inner) % dims[axis]];
+                assert!((v - *q as f32 * scale).abs() <= scale / 2.0 + 1e-6);
+            }
+        }
     }
 }

@@ -29,9 +29,20 @@ fn weight<B: Backend, const D: usize>(g: &mut Graph, prefix: &str, t: Tensor<B, 
     g.weight(prefix, &dims, &v)
 }
 
+/// A MatMul / Conv / ConvTranspose weight with its output channels on `axis`.
+fn matrix<B: Backend, const D: usize>(
+    g: &mut Graph,
+    prefix: &str,
+    t: Tensor<B, D>,
+    axis: usize,
+) -> String {
+    let (dims, v) = data(t);
+    g.matrix(prefix, &dims, &v, axis)
+}
+
 /// Burn stores Linear weights as `[in, out]`, so `y = x W + b` is a plain MatMul.
 pub fn linear<B: Backend>(g: &mut Graph, x: &str, l: &Linear<B>) -> String {
-    let w = weight(g, "linear_w", l.weight.val());
+    let w = matrix(g, "linear_w", l.weight.val(), 1);
     let y = g.node("MatMul", &[x, &w], vec![]);
     match &l.bias {
         Some(b) => {
@@ -136,7 +147,7 @@ pub fn block<B: Backend>(g: &mut Graph, x: &str, b: &Block<B>, d: usize) -> Stri
 }
 
 pub fn conv2d<B: Backend>(g: &mut Graph, x: &str, c: &Conv2d<B>) -> String {
-    let w = weight(g, "conv_w", c.weight.val());
+    let w = matrix(g, "conv_w", c.weight.val(), 0);
     let pads = match &c.padding {
         PaddingConfig2d::Explicit(t, l, b, r) => vec![*t as i64, *l as i64, *b as i64, *r as i64],
         PaddingConfig2d::Valid => vec![0, 0, 0, 0],
@@ -165,7 +176,8 @@ pub fn conv2d<B: Backend>(g: &mut Graph, x: &str, c: &Conv2d<B>) -> String {
 }
 
 pub fn conv_transpose2d<B: Backend>(g: &mut Graph, x: &str, c: &ConvTranspose2d<B>) -> String {
-    let w = weight(g, "deconv_w", c.weight.val());
+    // [in, out / groups, kh, kw]
+    let w = matrix(g, "deconv_w", c.weight.val(), 1);
     let attrs = vec![
         Attr::Ints(
             "kernel_shape",

@@ -19,8 +19,12 @@ struct Cli {
     #[arg(long, default_value_t = 17)]
     opset: i64,
     /// Store the weights as float16 (half the size; computed in float32).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "int8")]
     fp16: bool,
+    /// Store the MatMul / Conv matrices as int8 with per-channel scales (QDQ; about a
+    /// quarter of the size; computed in float32; verified within the int8 tolerance).
+    #[arg(long)]
+    int8: bool,
     /// Compare the graph with Burn on tract and ONNX Runtime; fail (and write nothing) over tolerance.
     #[arg(long)]
     verify: bool,
@@ -69,7 +73,13 @@ fn main() {
         output: cli.output,
         task: cli.task,
         opset: cli.opset,
-        fp16: cli.fp16,
+        weights: if cli.int8 {
+            smae_export::Weights::Int8
+        } else if cli.fp16 {
+            smae_export::Weights::F16
+        } else {
+            smae_export::Weights::F32
+        },
         verify: cli.verify,
         verify_images: cli.verify_image,
         ort_library: cli.ort_lib,
@@ -89,7 +99,11 @@ fn main() {
                     r.task,
                     r.parameters,
                     r.bytes as f64 / 1e6,
-                    if r.fp16 { ", f16 weights" } else { "" },
+                    match r.weights {
+                        smae_export::Weights::F32 => "",
+                        smae_export::Weights::F16 => ", f16 weights",
+                        smae_export::Weights::Int8 => ", int8 matrices",
+                    },
                     r.export_seconds
                 );
                 for p in &r.parity {

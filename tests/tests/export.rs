@@ -201,7 +201,7 @@ fn every_task_exports_and_matches_burn() {
 
     // f16 weights: about half the size, still within their tolerance.
     let mut req = request(&d.join("seg-run"), &d.join("seg16.onnx"));
-    req.fp16 = true;
+    req.weights = smae_export::Weights::F16;
     let r16 = export(&req).unwrap();
     let full = std::fs::metadata(d.join("seg.onnx")).unwrap().len();
     assert!(
@@ -211,4 +211,48 @@ fn every_task_exports_and_matches_burn() {
     );
     assert!(r16.parity.iter().all(|p| p.pass), "{:?}", r16.parity);
     onnx_check(&d.join("seg16.onnx"));
+
+    // int8 matrices: under a third of the size (biases, norms and the
+    // position embedding stay f32), within the int8 tolerance on both
+    // runtimes, every MatMul / Conv / ConvTranspose weight restored by a
+    // DequantizeLinear of an int8 initializer (the adaptive pooling
+    // matrices are constants, not weights, and stay f32).
+    let mut req = request(&d.join("seg-run"), &d.join("seg8.onnx"));
+    req.weights = smae_export::Weights::Int8;
+    let r8 = export(&req).unwrap();
+    assert!(
+        (r8.bytes as f64) < 0.33 * full as f64,
+        "{} vs {full}",
+        r8.bytes
+    );
+    assert!(r8.parity.iter().all(|p| p.pass), "{:?}", r8.parity);
+    for rt in ["tract", "ort"] {
+        assert!(r8.parity.iter().any(|p| p.runtime.starts_with(rt)));
+    }
+    // quantisation is not a no-op: the outputs moved from Burn's
+    let worst = r8.parity.iter().map(|p| p.max_abs).fold(0.0, f64::max);
+    assert!(worst > 1e-5, "int8 outputs equal f32's: {worst}");
+    onnx_check(&d.join("seg8.onnx"));
+    let out = Command::new(venv_python())
+        .args([
+            "-c",
+            "import onnx, sys\n\
+             m = onnx.load(sys.argv[1]); g = m.graph\n\
+             i8 = {t.name for t in g.initializer if t.data_type == onnx.TensorProto.INT8 and len(t.dims) >= 2}\n\
+             dq = {n.output[0] for n in g.node if n.op_type == 'DequantizeLinear' and n.input[0] in i8}\n\
+             w = [n.input[1] for n in g.node if n.op_type in ('MatMul', 'Conv', 'ConvTranspose') and len(n.input) > 1]\n\
+             consts = {t.name for t in g.initializer if not t.name.startswith('pool_m')}\n\
+             mats = [x for x in w if x in dq or x in consts]\n\
+             print(len(mats), sum(x in dq for x in mats))",
+            d.join("seg8.onnx").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let counts: Vec<usize> = text
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert!(counts[0] > 20, "{text}");
+    assert_eq!(counts[0], counts[1], "weights not int8: {text}");
 }
