@@ -71,14 +71,16 @@ fi
 # --verify) from its PyPI wheel, plus the ONNX checker the tests call: a
 # virtual environment in .venv/ and a link to the library in .ort/.
 # The GIS clients the tests run exported models in: GeoDeep (with rasterio)
-# and stac-model (pystac and the ML Model extension's pydantic models).
+# and stac-model (pystac and the ML Model extension's pydantic models);
+# matplotlib draws the study's plots (scripts/study.sh).
 ort_version=1.32.0
-venv_stamp=.venv/.complete-$ort_version-geodeep-0.9.13
+venv_stamp=.venv/.complete-$ort_version-geodeep-0.9.13-mpl-3.11.2
 if [ ! -f $venv_stamp ]; then
   python3 -m venv .venv
   .venv/bin/python -m pip install --quiet --disable-pip-version-check \
     onnxruntime==$ort_version onnx==1.23.2 numpy==2.4.6 \
-    geodeep==0.9.13 rasterio==1.4.4 stac-model==0.7.0 pystac==1.15.2 pydantic==2.14.4
+    geodeep==0.9.13 rasterio==1.4.4 stac-model==0.7.0 pystac==1.15.2 pydantic==2.14.4 \
+    matplotlib==3.11.2
   touch $venv_stamp
 fi
 mkdir -p .ort

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# The method study (issue #18), one command: does SelectiveMAE reach MAE's
+# downstream score in half of MAE's pre-training time, does HOG selection
+# beat uniform, and what does InfoBatch change? On the main job's corpus (the
+# deepforest wheel's NEON imagery curated into chips, OSBS_029 and its near
+# duplicates held out) and its encoder (vit-tiny, 64 px, patch 8, pixel
+# targets), it pre-trains
+#
+#   mae                     MAE for E epochs: its time T is the budget
+#   {topk,uniform,sample}-e SelectiveMAE (hog-topk / uniform / hog-sample) for E epochs
+#   {topk,uniform,sample}-t the same for MAE's time T (epochs scaled by the step times)
+#   topk-half               hog-topk for T/2
+#   topk-infobatch-e        hog-topk with --infobatch for E epochs
+#
+# then fine-tunes each (and scratch) on the downstream tasks per seed:
+# tree-crown detection at the main job's setting (held-out OSBS_029, mAP50),
+# and the canopy/open classification and crown segmentation sets cut from
+# OSBS_029 (tests/src/lib.rs, the finetune_neon bench's settings).
+#
+# Time is measured, not assumed: `smae-train bench` on the real chips gives
+# each method's seconds per step on this machine, before anything else runs;
+# a run's pre-training time is its steps times that step (so that other work
+# on the machine does not bend the comparison); its wall time is recorded too.
+#
+# Knobs (the defaults are the full study):
+#   SMAE_STUDY_EPOCHS      MAE's pre-training epochs E (default 40, the main job's)
+#   SMAE_STUDY_SEEDS       fine-tuning seeds (default 0,1,2,3,4)
+#   SMAE_STUDY_TASKS       detect,classify,segment (default all three)
+#   SMAE_STUDY_VARIANTS    a subset of the runs above, plus scratch (default all)
+#   SMAE_STUDY_DET_EPOCHS  detector fine-tuning epochs (default 3, the main job's)
+#   SMAE_MODEL, SMAE_DEVICE as in scripts/main.sh (vit-tiny, cpu)
+#   SMAE_STUDY_OUT         the results folder (default results/study)
+#   SMAE_BIN               a folder with a built smae-train (e.g. a release build, or the
+#                          test build's target/debug); default: build it here
+# Runs live under runs/study/E<epochs>/; a second call reuses finished ones.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+if [ -n "${SMAE_BIN:-}" ]; then
+  bin=$SMAE_BIN
+else
+  features=()
+  case "${SMAE_DEVICE:-cpu}" in cuda*) features=(--features cuda) ;; esac
+  cargo build --quiet -p smae-train "${features[@]}"
+  bin=target/debug
+fi
+
+E=${SMAE_STUDY_EPOCHS:-40}
+seeds=${SMAE_STUDY_SEEDS:-0,1,2,3,4}
+tasks=${SMAE_STUDY_TASKS:-detect,classify,segment}
+det_epochs=${SMAE_STUDY_DET_EPOCHS:-3}
+model=${SMAE_MODEL:-vit-tiny}
+device=${SMAE_DEVICE:-cpu}
+out=${SMAE_STUDY_OUT:-results/study}
+all="mae topk-e uniform-e sample-e topk-t uniform-t sample-t topk-half topk-infobatch-e scratch"
+variants=${SMAE_STUDY_VARIANTS:-$all}
+variants=${variants//,/ }
+work=runs/study/E$E-$model
+wheel=data/deepforest
+mkdir -p "$out" "$work"
+started=$(date +%s)
+say() { echo "study: $*" >&2; }
+
+# The corpus (the main job's curation) and the downstream data.
+mkdir -p data/heldout data/crowns/train data/crowns/val
+[ -e data/heldout/OSBS_029.tif ] || ln -s "$(realpath $wheel/OSBS_029.tif)" data/heldout/OSBS_029.tif
+[ -d data/neon-chips ] || "$bin/smae-train" curate --input neon=$wheel \
+  --license "neon=NEON AOP CC0; DeepForest MIT" --output data/neon-chips --crop 256 \
+  --max-side 512 --exclude-near data/heldout --shard-size 500 --quiet
+for f in 2019_YELL_2_541000_4977000_image_crop 2019_YELL_2_528000_4978000_image_crop2 SOAP_061; do
+  for ext in png xml; do
+    [ -e data/crowns/train/$f.$ext ] || ln -s "$(realpath $wheel/$f.$ext)" data/crowns/train/$f.$ext
+  done
+done
+for ext in tif xml; do
+  [ -e data/crowns/val/OSBS_029.$ext ] || ln -s "$(realpath $wheel/OSBS_029.$ext)" data/crowns/val/OSBS_029.$ext
+done
+case ",$tasks," in *,classify,* | *,segment,*)
+  [ -d data/osbs-tasks/seg ] || cargo run --quiet -p smae-tests --example neon_tasks -- data/osbs-tasks ;;
+esac
+
+arch=(--model "$model" --img-size 64 --patch-size 8 --decoder-dim 256 --decoder-depth 4
+  --decoder-heads 8 --batch-size 16 --no-norm-pix --device "$device")
+
+# 1. Seconds per step of each method on the real chips (before any run).
+steps_csv=$work/step_seconds.csv
+if [ ! -s "$steps_csv" ]; then
+  echo "method,selection,step_s" >"$steps_csv.tmp"
+  for ms in mae:hog-topk selective:hog-topk selective:uniform selective:hog-sample; do
+    m=${ms%%:*} sel=${ms#*:}
+    say "bench $m $sel"
+    ms_step=$("$bin/smae-train" bench "${arch[@]}" --method "$m" --selection "$sel" \
+      --steps 8 --warmup 2 --data data/neon-chips | tail -1 |
+      .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["step_ms"])')
+    echo "$m,$sel,$(.venv/bin/python -c "print($ms_step/1000)")" >>"$steps_csv.tmp"
+  done
+  mv "$steps_csv.tmp" "$steps_csv"
+fi
+step_of() { awk -F, -v m="$1" -v s="$2" '$1==m && $2==s {print $3}' "$steps_csv"; }
+t_mae=$(step_of mae hog-topk)
+
+# Epochs of selection mode SEL for FRACTION of MAE's time.
+epochs_for() {
+  .venv/bin/python -c "print(max(1, round($E * $2 * $t_mae / $(step_of selective "$1"))))"
+}
+
+# 2. Pre-training.
+declare -A v_method v_sel v_epochs v_extra
+for v in $variants; do
+  case $v in
+    mae) v_method[$v]=mae v_sel[$v]=hog-topk v_epochs[$v]=$E ;;
+    scratch) continue ;;
+    *)
+      v_method[$v]=selective
+      case $v in topk-*) v_sel[$v]=hog-topk ;; uniform-*) v_sel[$v]=uniform ;; sample-*) v_sel[$v]=hog-sample ;;
+        *) echo "error: unknown variant $v (of: $all)" >&2; exit 1 ;; esac
+      case $v in
+        *-e) v_epochs[$v]=$E ;;
+        *-t) v_epochs[$v]=$(epochs_for "${v_sel[$v]}" 1) ;;
+        *-half) v_epochs[$v]=$(epochs_for "${v_sel[$v]}" 0.5) ;;
+      esac
+      case $v in *infobatch*) v_extra[$v]=--infobatch ;; esac ;;
+  esac
+done
+
+runs_csv=$out/runs.csv
+echo "variant,method,selection,infobatch,epochs,steps,step_s,train_s,wall_s,final_loss" >"$runs_csv.tmp"
+for v in $variants; do
+  [ "$v" = scratch ] && continue
+  run=$work/pre-$v
+  if [ ! -f "$run/.done" ]; then
+    rm -rf "$run"
+    say "pre-train $v (${v_method[$v]}, ${v_sel[$v]}, ${v_epochs[$v]} epochs ${v_extra[$v]:-})"
+    t0=$(date +%s.%N)
+    # shellcheck disable=SC2086
+    "$bin/smae-train" pretrain --data data/neon-chips --output "$run" --method "${v_method[$v]}" \
+      --selection "${v_sel[$v]}" "${arch[@]}" --epochs "${v_epochs[$v]}" --lr 1e-3 \
+      --warmup-epochs 3 --seed 0 --log-every 1 --quiet ${v_extra[$v]:-}
+    t1=$(date +%s.%N)
+    .venv/bin/python -c "print(round($t1 - $t0, 1))" >"$run/.done"
+  fi
+  .venv/bin/python - "$run" "$v" "${v_method[$v]}" "${v_sel[$v]}" "${v_extra[$v]:-}" \
+    "$(step_of "${v_method[$v]}" "${v_sel[$v]}")" >>"$runs_csv.tmp" <<'EOF'
+import json, sys
+run, v, method, sel, extra, step_s = sys.argv[1:]
+log = [json.loads(l) for l in open(f"{run}/log.jsonl")]
+cfg = json.load(open(f"{run}/config.json"))
+steps = log[-1]["step"]
+wall = float(open(f"{run}/.done").read())
+print(f"{v},{method},{sel if method == 'selective' else 'random'},{int(bool(extra))},"
+      f"{cfg['epochs']},{steps},{float(step_s):.4f},{steps * float(step_s):.1f},{wall:.1f},{log[-1]['loss']:.4f}")
+EOF
+done
+mv "$runs_csv.tmp" "$runs_csv"
+
+# 3. Fine-tuning per task, start and seed.
+ft_csv=$out/downstream.csv
+echo "variant,task,seed,metric,value,seconds" >"$ft_csv.tmp"
+for task in ${tasks//,/ }; do
+  case $task in
+    detect) data=data/crowns/train
+      extra=(--val-data data/crowns/val --merge-classes Tree --img-size 96 --tile 192
+        --epochs "$det_epochs" --batch-size 8 --lr 5e-4 --channels 64) ;;
+    classify) data=data/osbs-tasks/cls
+      extra=(--img-size 32 --epochs 20 --batch-size 16 --lr 5e-4) ;;
+    segment) data=data/osbs-tasks/seg
+      extra=(--classes other,crown --img-size 64 --epochs 30 --batch-size 8 --lr 5e-4 --channels 64) ;;
+    *) echo "error: unknown task $task (of: detect,classify,segment)" >&2; exit 1 ;;
+  esac
+  for v in $variants; do
+    if [ "$v" = scratch ]; then init=(--init none --model "$model" --patch-size 8)
+    else init=(--init "$work/pre-$v"); fi
+    for seed in ${seeds//,/ }; do
+      ft=$work/ft-$task-$v-s$seed
+      if [ ! -f "$ft/metrics.json" ]; then
+        rm -rf "$ft"
+        say "fine-tune $task from $v, seed $seed"
+        t0=$(date +%s.%N)
+        "$bin/smae-train" finetune --task "$task" --data $data --output "$ft" "${init[@]}" \
+          --seed "$seed" --device "$device" "${extra[@]}" --quiet
+        t1=$(date +%s.%N)
+        .venv/bin/python -c "print(round($t1 - $t0, 1))" >"$ft/.seconds"
+      fi
+      .venv/bin/python - "$ft" "$v" "$task" "$seed" >>"$ft_csv.tmp" <<'EOF'
+import json, sys
+ft, v, task, seed = sys.argv[1:]
+m = json.load(open(f"{ft}/metrics.json"))["metrics"]
+key = next(k for k in ("map50", "miou", "overall_accuracy") if k in m)
+print(f"{v},{task},{seed},{key},{m[key]:.4f},{open(f'{ft}/.seconds').read().strip()}")
+EOF
+    done
+  done
+done
+mv "$ft_csv.tmp" "$ft_csv"
+
+# 4. Tables and plots.
+.venv/bin/python scripts/study_report.py "$work" "$out"
+say "done in $(($(date +%s) - started)) s; results in $out"

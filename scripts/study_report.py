@@ -1,0 +1,97 @@
+"""Tables and plots of scripts/study.sh: `study_report.py WORK OUT`.
+
+Reads OUT/runs.csv (one pre-training run per variant), OUT/downstream.csv
+(one fine-tuning per variant, task and seed) and the runs' log.jsonl, and
+writes OUT/summary.md (per variant and task: mean, sample standard
+deviation, min-max over seeds), OUT/score_vs_time.png (downstream score
+against pre-training time, mean with min-max bars) and OUT/loss_curves.png.
+"""
+
+import csv
+import json
+import statistics
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+work, out = Path(sys.argv[1]), Path(sys.argv[2])
+runs = {r["variant"]: r for r in csv.DictReader(open(out / "runs.csv"))}
+rows = list(csv.DictReader(open(out / "downstream.csv")))
+tasks = list(dict.fromkeys(r["task"] for r in rows))
+variants = list(dict.fromkeys(r["variant"] for r in rows)) or list(runs)
+t_mae = float(runs["mae"]["train_s"]) if "mae" in runs else None
+
+
+def scores(v, task):
+    return [float(r["value"]) for r in rows if r["variant"] == v and r["task"] == task]
+
+
+lines = ["| variant | method | selection | InfoBatch | epochs | steps | s/step | pre-training s (x MAE) | wall s | final loss |",
+         "|---|---|---|---|---|---|---|---|---|---|"]
+for v, r in runs.items():
+    rel = f" ({float(r['train_s']) / t_mae:.2f}x)" if t_mae else ""
+    lines.append(f"| {v} | {r['method']} | {r['selection']} | {'yes' if r['infobatch'] == '1' else 'no'} | "
+                 f"{r['epochs']} | {r['steps']} | {r['step_s']} | {r['train_s']}{rel} | {r['wall_s']} | {r['final_loss']} |")
+lines.append("")
+for task in tasks:
+    metric = next(r["metric"] for r in rows if r["task"] == task)
+    lines.append(f"**{task}** ({metric}; per seed, mean, sample sd, min-max)\n")
+    lines.append("| variant | pre-training x MAE | per seed | mean | sd | min-max |")
+    lines.append("|---|---|---|---|---|---|")
+    for v in variants:
+        s = scores(v, task)
+        if not s:
+            continue
+        rel = f"{float(runs[v]['train_s']) / t_mae:.2f}" if v in runs and t_mae else "0"
+        sd = statistics.stdev(s) if len(s) > 1 else float("nan")
+        lines.append(f"| {v} | {rel} | {' / '.join(f'{x:.4f}' for x in s)} | {statistics.mean(s):.4f} | "
+                     f"{sd:.4f} | {min(s):.4f}-{max(s):.4f} |")
+    lines.append("")
+(out / "summary.md").write_text("\n".join(lines))
+print("\n".join(lines))
+
+colours = {"mae": "black", "scratch": "grey"}
+markers = {"hog-topk": "o", "uniform": "s", "hog-sample": "^", "random": "D"}
+fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4.2), squeeze=False)
+for ax, task in zip(axes[0], tasks):
+    for v in variants:
+        s = scores(v, task)
+        if not s:
+            continue
+        x = float(runs[v]["train_s"]) / 60 if v in runs else 0.0
+        m = statistics.mean(s)
+        sel = runs[v]["selection"] if v in runs else "random"
+        if v in colours:
+            colour = colours[v]
+        elif "infobatch" in v:
+            colour = "tab:orange"
+        else:
+            colour = {"hog-topk": "tab:blue", "uniform": "tab:green", "hog-sample": "tab:red"}[sel]
+        ax.errorbar([x], [m], yerr=[[m - min(s)], [max(s) - m]], fmt=markers.get(sel, "o"),
+                    color=colour, capsize=3, label=v)
+        ax.annotate(v, (x, m), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    if t_mae:
+        ax.axvline(t_mae / 60, color="black", lw=0.5, ls=":")
+        ax.axvline(t_mae / 120, color="black", lw=0.5, ls="--")
+    ax.set_xlabel("pre-training time (min: steps x measured s/step)")
+    ax.set_ylabel(next(r["metric"] for r in rows if r["task"] == task))
+    ax.set_title(f"{task}: mean of {len(scores(variants[0], task))} seeds, min-max bars")
+axes[0][0].legend(fontsize=7, loc="best")
+fig.tight_layout()
+fig.savefig(out / "score_vs_time.png", dpi=110)
+
+fig, ax = plt.subplots(figsize=(7, 4.2))
+for v, r in runs.items():
+    log = [json.loads(line) for line in open(work / f"pre-{v}" / "log.jsonl")]
+    step_s = float(r["step_s"])
+    ax.plot([e["step"] * step_s / 60 for e in log], [e["loss"] for e in log], lw=0.8, label=v)
+ax.set_xlabel("pre-training time (min)")
+ax.set_ylabel("reconstruction loss (pixel MSE on the reconstructed patches)")
+ax.set_yscale("log")
+ax.legend(fontsize=7)
+fig.tight_layout()
+fig.savefig(out / "loss_curves.png", dpi=110)
