@@ -23,6 +23,8 @@ case "${SMAE_DEVICE:-cpu}" in cuda*) features=(--features cuda) ;; esac
 cargo build --quiet -p smae-train -p smae-export -p smae-infer "${features[@]}"
 bin=target/debug
 export ORT_DYLIB_PATH="$PWD/.ort/libonnxruntime.so"
+# shellcheck source=scripts/neon_data.sh
+. scripts/neon_data.sh
 
 model=${SMAE_MODEL:-vit-tiny}
 epochs=${SMAE_EPOCHS:-40}
@@ -32,10 +34,7 @@ wheel=data/deepforest
 
 # 1. Curate the wheel's imagery into 256 px chips, holding out the OSBS_029
 #    scene (the evaluation image) and anything near-duplicate to it.
-mkdir -p data/heldout
-[ -e data/heldout/OSBS_029.tif ] || ln -s "$(realpath $wheel/OSBS_029.tif)" data/heldout/OSBS_029.tif
-"$bin/smae-train" curate --input neon=$wheel --license "neon=NEON AOP CC0; DeepForest MIT" \
-  --output data/neon-chips --crop 256 --max-side 512 --exclude-near data/heldout --shard-size 500 --quiet
+neon_chips "$bin"
 
 # 2. Pre-train SelectiveMAE. On a corpus this small the paper's per-patch
 #    normalised target teaches the encoder nothing the detector can use
@@ -57,15 +56,7 @@ fi
 # 3. Fine-tune the tree-crown detector (DeepForest's VOC boxes), evaluated
 #    on the held-out OSBS_029 scene: 192 px windows (0.1 m) seen at 96 px,
 #    which the exported card records so smae-infer reads at the same scale.
-mkdir -p data/crowns/train data/crowns/val
-for f in 2019_YELL_2_541000_4977000_image_crop 2019_YELL_2_528000_4978000_image_crop2 SOAP_061; do
-  for ext in png xml; do
-    [ -e data/crowns/train/$f.$ext ] || ln -s "$(realpath $wheel/$f.$ext)" data/crowns/train/$f.$ext
-  done
-done
-for ext in tif xml; do
-  [ -e data/crowns/val/OSBS_029.$ext ] || ln -s "$(realpath $wheel/OSBS_029.$ext)" data/crowns/val/OSBS_029.$ext
-done
+crown_sets
 det=runs/neon-crowns-pix-$model-e$epochs-d$det_epochs
 if [ -f "$det/metrics.json" ]; then
   :

@@ -57,25 +57,15 @@ all="mae topk-e uniform-e sample-e topk-t uniform-t sample-t topk-half topk-info
 variants=${SMAE_STUDY_VARIANTS:-$all}
 variants=${variants//,/ }
 work=runs/study/E$E-$model
-wheel=data/deepforest
 mkdir -p "$out" "$work"
 started=$(date +%s)
 say() { echo "study: $*" >&2; }
 
 # The corpus (the main job's curation) and the downstream data.
-mkdir -p data/heldout data/crowns/train data/crowns/val
-[ -e data/heldout/OSBS_029.tif ] || ln -s "$(realpath $wheel/OSBS_029.tif)" data/heldout/OSBS_029.tif
-[ -d data/neon-chips ] || "$bin/smae-train" curate --input neon=$wheel \
-  --license "neon=NEON AOP CC0; DeepForest MIT" --output data/neon-chips --crop 256 \
-  --max-side 512 --exclude-near data/heldout --shard-size 500 --quiet
-for f in 2019_YELL_2_541000_4977000_image_crop 2019_YELL_2_528000_4978000_image_crop2 SOAP_061; do
-  for ext in png xml; do
-    [ -e data/crowns/train/$f.$ext ] || ln -s "$(realpath $wheel/$f.$ext)" data/crowns/train/$f.$ext
-  done
-done
-for ext in tif xml; do
-  [ -e data/crowns/val/OSBS_029.$ext ] || ln -s "$(realpath $wheel/OSBS_029.$ext)" data/crowns/val/OSBS_029.$ext
-done
+# shellcheck source=scripts/neon_data.sh
+. scripts/neon_data.sh
+neon_chips "$bin"
+crown_sets
 case ",$tasks," in *,classify,* | *,segment,*)
   [ -d data/osbs-tasks/seg ] || cargo run --quiet -p smae-tests --example neon_tasks -- data/osbs-tasks ;;
 esac
