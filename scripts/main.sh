@@ -10,17 +10,19 @@
 #   SMAE_EPOCHS      pre-training epochs (default 40; 120 fine-tuned worse here)
 #   SMAE_DET_EPOCHS  detector fine-tuning epochs (default 3)
 #   SMAE_MODEL       encoder size (default vit-tiny)
-#   SMAE_DEVICE      cpu (default) or cuda[:N] (builds with --features cuda)
+#   SMAE_DEVICE      cpu (default) or cuda[:N]
 # A second run reuses the data, the build and every finished step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
-features=()
-case "${SMAE_DEVICE:-cpu}" in cuda*) features=(--features cuda) ;; esac
-# The dev profile optimises every dependency (Burn, tract, codecs) fully: the
-# same build the tests use, so the two commands share one compilation.
-cargo build --quiet -p smae-train -p smae-export -p smae-infer "${features[@]}"
+# The build the tests use (scripts/test.sh), so the two commands share one
+# compilation: the dev profile with every dependency (Burn, tract, codecs)
+# fully optimised, and the cuda feature, which needs no CUDA toolkit here
+# (the driver is loaded at run time, API pinned to 13.0) and runs on the
+# CPU unless SMAE_DEVICE asks for a GPU.
+export CUDARC_CUDA_VERSION=${CUDARC_CUDA_VERSION:-13000}
+cargo build --quiet --workspace --features cuda --bins
 bin=target/debug
 export ORT_DYLIB_PATH="$PWD/.ort/libonnxruntime.so"
 # shellcheck source=scripts/neon_data.sh

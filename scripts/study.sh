@@ -40,9 +40,9 @@ scripts/setup.sh
 if [ -n "${SMAE_BIN:-}" ]; then
   bin=$SMAE_BIN
 else
-  features=()
-  case "${SMAE_DEVICE:-cpu}" in cuda*) features=(--features cuda) ;; esac
-  cargo build --quiet -p smae-train "${features[@]}"
+  # the build scripts/main.sh and the tests share (see main.sh)
+  export CUDARC_CUDA_VERSION=${CUDARC_CUDA_VERSION:-13000}
+  cargo build --quiet --workspace --features cuda --bins
   bin=target/debug
 fi
 
@@ -67,7 +67,10 @@ say() { echo "study: $*" >&2; }
 neon_chips "$bin"
 crown_sets
 case ",$tasks," in *,classify,* | *,segment,*)
-  [ -d data/osbs-tasks/seg ] || cargo run --quiet -p smae-tests --example neon_tasks -- data/osbs-tasks ;;
+  if [ ! -d data/osbs-tasks/seg ]; then
+    CUDARC_CUDA_VERSION=${CUDARC_CUDA_VERSION:-13000} cargo build --quiet --workspace --features cuda --example neon_tasks
+    target/debug/examples/neon_tasks data/osbs-tasks
+  fi ;;
 esac
 
 arch=(--model "$model" --img-size 64 --patch-size 8 --decoder-dim 256 --decoder-depth 4

@@ -31,5 +31,6 @@ step cargo fmt --all -- --check
 # and check that `--device cuda` fails loudly here (no GPU).
 export CUDARC_CUDA_VERSION=13000
 step cargo test --workspace --features cuda --timings
-# clippy type-checks the default CPU-only build (what scripts/main.sh builds).
+# clippy also type-checks the build without the cuda feature (a library
+# user's default).
 step cargo clippy --workspace --all-targets -- -D warnings
