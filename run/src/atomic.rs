@@ -9,7 +9,10 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-/// A temporary file beside `path` (same directory, so the rename is atomic).
+/// A temporary file beside `path` (same directory, so the rename is atomic),
+/// created with the mode an ordinary new file gets (0666 less the umask),
+/// not tempfile's private 0600: the renamed file is a model, checkpoint or
+/// report that others on a shared machine may need to read.
 fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -19,9 +22,15 @@ fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    builder
         .tempfile_in(dir)
         .with_context(|| format!("cannot write {}", path.display()))
 }
@@ -68,6 +77,19 @@ pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn gets_the_mode_of_an_ordinary_new_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = smae_testkit::scratch("atomic-mode");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let plain = dir.join("plain.bin");
+        std::fs::write(&plain, b"x").unwrap();
+        let atomic = dir.join("atomic.bin");
+        write(&atomic, b"x").unwrap();
+        assert_eq!(mode(&atomic), mode(&plain), "umask applies as to fs::write");
+    }
 
     #[test]
     fn replaces_whole_or_not_at_all() {
