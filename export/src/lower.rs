@@ -267,23 +267,76 @@ pub fn max_pool2(g: &mut Graph, x: &str) -> String {
     )
 }
 
-/// Bilinear resize to `h x w` with half-pixel centres (no antialiasing),
-/// sizes built from the input's batch and channels so the batch stays free.
-pub fn resize(g: &mut Graph, x: &str, h: usize, w: usize) -> String {
-    let shape = g.node("Shape", &[x], vec![]);
-    let s0 = g.ints("nc_start", &[0]);
-    let s1 = g.ints("nc_end", &[2]);
-    let nc = g.node("Slice", &[&shape, &s0, &s1], vec![]);
-    let hw = g.ints("hw", &[h as i64, w as i64]);
-    let sizes = g.node("Concat", &[&nc, &hw], vec![Attr::Int("axis", 0)]);
-    g.node(
-        "Resize",
-        &[x, "", "", &sizes],
-        vec![
-            Attr::Str("mode", "linear".into()),
-            Attr::Str("coordinate_transformation_mode", "half_pixel".into()),
-        ],
-    )
+/// Bilinear resize of an `ih x iw` map to `h x w` with half-pixel centres
+/// (no antialiasing; what Burn's bilinear interpolation computes), as two
+/// MatMuls with constant interpolation matrices, rows then columns: the
+/// batch and channels stay free, and tract, whose Resize is a slow generic
+/// loop (8% of a UperNet tile in its profile, BENCHMARKS.md), runs it as
+/// two small matrix products. A same-size resize is the identity.
+pub fn resize(g: &mut Graph, x: &str, from: (usize, usize), to: (usize, usize)) -> String {
+    if from == to {
+        return x.to_string();
+    }
+    let ((ih, iw), (h, w)) = (from, to);
+    let rows = g.constant("resize_rows", &[h, ih], &interpolation(ih, h));
+    let y = g.node("MatMul", &[&rows, x], vec![]);
+    // columns: x [.., iw] times the transposed matrix [iw, w]
+    let m = interpolation(iw, w);
+    let cols_t: Vec<f32> = (0..iw * w).map(|k| m[(k % w) * iw + k / w]).collect();
+    let cols = g.constant("resize_cols", &[iw, w], &cols_t);
+    g.node("MatMul", &[&y, &cols], vec![])
+}
+
+/// The `n_out x n_in` matrix of 1-D linear interpolation with half-pixel
+/// centres (ONNX Resize `linear` / `half_pixel`): output `o` samples input
+/// position `(o + 0.5) n_in / n_out - 0.5`, clamped to the edges.
+pub fn interpolation(n_in: usize, n_out: usize) -> Vec<f32> {
+    let mut m = vec![0f32; n_out * n_in];
+    let scale = n_in as f64 / n_out as f64;
+    for o in 0..n_out {
+        let src = ((o as f64 + 0.5) * scale - 0.5).clamp(0.0, (n_in - 1) as f64);
+        let i0 = src.floor() as usize;
+        let i1 = (i0 + 1).min(n_in - 1);
+        let w1 = src - i0 as f64;
+        m[o * n_in + i0] += (1.0 - w1) as f32;
+        m[o * n_in + i1] += w1 as f32;
+    }
+    m
+}
+
+/// Softmax over the `c` channels of an `N, C, H, W` map, written out
+/// (`exp(x - max) / sum`, Burn's formula, the max as an elementwise Max of
+/// the channels): tract runs Softmax and ReduceMax across a strided axis
+/// one short lane at a time (a 224 px, 2-class map took 53 ms of a 150 ms
+/// tile as a Softmax, 11 ms as a ReduceMax) and folds Transposes around
+/// them back into that form, but runs these whole-map ops quickly.
+pub fn softmax_channels(g: &mut Graph, x: &str, c: usize) -> String {
+    let m = if c > 1 {
+        let sizes = g.ints("split_sizes", &vec![1; c]);
+        let parts: Vec<String> = (0..c).map(|_| g.fresh("channel")).collect();
+        let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+        g.node_to("Split", &[x, &sizes], &refs, vec![Attr::Int("axis", 1)]);
+        g.node("Max", &refs, vec![])
+    } else {
+        x.to_string()
+    };
+    let d = g.node("Sub", &[x, &m], vec![]);
+    let e = g.node("Exp", &[&d], vec![]);
+    let s = reduce(g, "ReduceSum", &e, 1, true);
+    g.node("Div", &[&e, &s], vec![])
+}
+
+/// A reduction over one axis. The axes became an input instead of an
+/// attribute at opset 13 for ReduceSum, at opset 18 for the others.
+pub fn reduce(g: &mut Graph, op: &str, x: &str, axis: i64, keep: bool) -> String {
+    let keepdims = Attr::Int("keepdims", keep as i64);
+    let axes_input = if op == "ReduceSum" { 13 } else { 18 };
+    if g.opset >= axes_input {
+        let ax = g.ints("reduce_axes", &[axis]);
+        g.node(op, &[x, &ax], vec![keepdims])
+    } else {
+        g.node(op, &[x], vec![Attr::Ints("axes", vec![axis]), keepdims])
+    }
 }
 
 /// Adaptive average pooling of an `h x w` map to `s x s` (PyTorch's bins:
@@ -385,4 +438,30 @@ pub fn slice_last(g: &mut Graph, x: &str, from: usize, len: usize) -> String {
     let en = g.ints("sl_end", &[(from + len) as i64]);
     let ax = g.ints("sl_axis", &[2]);
     g.node("Slice", &[x, &st, &en, &ax], vec![])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interpolation;
+
+    #[test]
+    fn interpolation_by_hand() {
+        // 2 -> 4, half-pixel: positions -0.25 (clamped), 0.25, 0.75, 1.25 (clamped)
+        assert_eq!(
+            interpolation(2, 4),
+            vec![1.0, 0.0, 0.75, 0.25, 0.25, 0.75, 0.0, 1.0]
+        );
+        // 4 -> 2: positions 0.5 and 2.5
+        assert_eq!(
+            interpolation(4, 2),
+            vec![0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.5, 0.5]
+        );
+        // same size: the identity
+        assert_eq!(
+            interpolation(3, 3),
+            vec![1., 0., 0., 0., 1., 0., 0., 0., 1.]
+        );
+        // one output sample of 6: the middle, between 2 and 3
+        assert_eq!(interpolation(6, 1), vec![0., 0., 0.5, 0.5, 0., 0.]);
+    }
 }

@@ -78,8 +78,8 @@ pub fn build<B: Backend>(
             let l3 = lower::max_pool2(g, &maps[3]);
             let sizes = [gh * 4, gh * 2, gh, gh / 2];
             let logits = uper_head(g, [l0, l1, l2, l3], sizes, &s.decode_head);
-            let logits = lower::resize(g, &logits, size, size);
-            let p = g.node("Softmax", &[&logits], vec![Attr::Int("axis", 1)]);
+            let logits = lower::resize(g, &logits, (sizes[0], sizes[0]), (size, size));
+            let p = lower::softmax_channels(g, &logits, classes);
             g.output(
                 &p,
                 "probabilities",
@@ -101,18 +101,7 @@ pub fn build<B: Backend>(
 }
 
 fn reduce_mean(g: &mut Graph, x: &str, axis: i64) -> String {
-    reduce(g, "ReduceMean", x, axis, false)
-}
-
-fn reduce(g: &mut Graph, op: &str, x: &str, axis: i64, keep: bool) -> String {
-    // Reductions take their axes as an attribute up to opset 17, as an input from 18.
-    let keepdims = Attr::Int("keepdims", keep as i64);
-    if g.opset >= 18 {
-        let ax = g.ints("reduce_axes", &[axis]);
-        g.node(op, &[x, &ax], vec![keepdims])
-    } else {
-        g.node(op, &[x], vec![Attr::Ints("axes", vec![axis]), keepdims])
-    }
+    lower::reduce(g, "ReduceMean", x, axis, false)
 }
 
 fn uper_head<B: Backend>(
@@ -127,7 +116,7 @@ fn uper_head<B: Backend>(
     for (s, block) in PPM_SCALES.iter().zip(&h.ppm) {
         let pooled = lower::adaptive_avg_pool(g, &l3, s3, s3, *s);
         let c = lower::conv_gn(g, &pooled, block);
-        ppm.push(lower::resize(g, &c, s3, s3));
+        ppm.push(lower::resize(g, &c, (*s, *s), (s3, s3)));
     }
     let refs: Vec<&str> = ppm.iter().map(String::as_str).collect();
     let cat = g.node("Concat", &refs, vec![Attr::Int("axis", 1)]);
@@ -139,7 +128,12 @@ fn uper_head<B: Backend>(
         .collect();
     lat.push(top);
     for i in (1..4).rev() {
-        let up = lower::resize(g, &lat[i], sizes[i - 1], sizes[i - 1]);
+        let up = lower::resize(
+            g,
+            &lat[i],
+            (sizes[i], sizes[i]),
+            (sizes[i - 1], sizes[i - 1]),
+        );
         lat[i - 1] = g.node("Add", &[&lat[i - 1], &up], vec![]);
     }
     let mut outs: Vec<String> = (0..3)
@@ -148,7 +142,8 @@ fn uper_head<B: Backend>(
     outs.push(lat[3].clone());
     let outs: Vec<String> = outs
         .iter()
-        .map(|x| lower::resize(g, x, sizes[0], sizes[0]))
+        .zip(sizes)
+        .map(|(x, s)| lower::resize(g, x, (s, s), (sizes[0], sizes[0])))
         .collect();
     let refs: Vec<&str> = outs.iter().map(String::as_str).collect();
     let cat = g.node("Concat", &refs, vec![Attr::Int("axis", 1)]);
@@ -241,7 +236,7 @@ fn detect<B: Backend>(
         let cy = g.node("Add", &[&py, &dv], vec![]);
         let w = g.node("Add", &[&l, &r], vec![]);
         let h = g.node("Add", &[&t, &b], vec![]);
-        let obj = reduce(g, "ReduceMax", &scores, 2, true);
+        let obj = lower::reduce(g, "ReduceMax", &scores, 2, true);
         let rows = g.node(
             "Concat",
             &[&cx, &cy, &w, &h, &obj, &scores],

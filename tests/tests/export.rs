@@ -233,6 +233,8 @@ fn every_task_exports_and_matches_burn() {
     let worst = r8.parity.iter().map(|p| p.max_abs).fold(0.0, f64::max);
     assert!(worst > 1e-5, "int8 outputs equal f32's: {worst}");
     onnx_check(&d.join("seg8.onnx"));
+    // every learned matrix is int8; the constant pooling and interpolation
+    // matrices (pool_m*, resize_*) stay f32
     let out = Command::new(venv_python())
         .args([
             "-c",
@@ -241,7 +243,7 @@ fn every_task_exports_and_matches_burn() {
              i8 = {t.name for t in g.initializer if t.data_type == onnx.TensorProto.INT8 and len(t.dims) >= 2}\n\
              dq = {n.output[0] for n in g.node if n.op_type == 'DequantizeLinear' and n.input[0] in i8}\n\
              w = [n.input[1] for n in g.node if n.op_type in ('MatMul', 'Conv', 'ConvTranspose') and len(n.input) > 1]\n\
-             consts = {t.name for t in g.initializer if not t.name.startswith('pool_m')}\n\
+             consts = {t.name for t in g.initializer if not t.name.startswith(('pool_m', 'resize_'))}\n\
              mats = [x for x in w if x in dq or x in consts]\n\
              print(len(mats), sum(x in dq for x in mats))",
             d.join("seg8.onnx").to_str().unwrap(),
