@@ -24,40 +24,10 @@
 # Prints one JSON line per run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh >/dev/null
-.venv/bin/python -m pip install --quiet --disable-pip-version-check rasterio==1.4.3
-cargo build --quiet --release -p smae-infer
-# the trainer and exporter as scripts/test.sh builds them (one build of Burn)
-CUDARC_CUDA_VERSION=13000 cargo build --quiet --workspace --features cuda --bins
-export ORT_DYLIB_PATH="$PWD/.ort/libonnxruntime.so"
-work=${SMAE_BENCH_DIR:-target/bench-infer}
-mkdir -p "$work"
-py=.venv/bin/python
-infer=target/release/smae-infer
-data=${SMAE_TEST_DATA:-tests/data}
+# shellcheck source=scripts/bench_common.sh
+. scripts/bench_common.sh
 scene=${SMAE_BENCH_SCENE:-$data/deepforest/5b90f92da0d7280005fab355_4310.tif}
-
-# A segmentation run to export: the architecture matters here, not training.
-if [ ! -f "$work/seg.onnx" ]; then
-  "$py" - "$work/segdata" <<'PY'
-import os, sys
-import numpy as np, rasterio
-out = sys.argv[1]
-os.makedirs(f"{out}/images", exist_ok=True); os.makedirs(f"{out}/masks", exist_ok=True)
-rng = np.random.default_rng(0)
-for i in range(2):
-    img = rng.integers(0, 255, (3, 224, 224), dtype=np.uint8)
-    with rasterio.open(f"{out}/images/{i}.png", "w", driver="PNG", width=224, height=224, count=3, dtype="uint8") as d:
-        d.write(img)
-    with rasterio.open(f"{out}/masks/{i}.png", "w", driver="PNG", width=224, height=224, count=1, dtype="uint8") as d:
-        d.write((img[:1] > 127).astype(np.uint8))
-PY
-  rm -rf "$work/segrun"
-  target/debug/smae-train finetune --task segment --data "$work/segdata" --output "$work/segrun" --init none \
-    --model vit-tiny --img-size 224 --patch-size 16 --classes other,bright --channels 64 \
-    --batch-size 2 --stop-after-steps 1 --quiet
-  target/debug/smae-export --run "$work/segrun" --output "$work/seg.onnx" >/dev/null
-fi
+seg_model
 
 parts=${SMAE_BENCH_PARTS:-throughput memory many remote}
 
@@ -65,37 +35,11 @@ parts=${SMAE_BENCH_PARTS:-throughput memory many remote}
 if [[ $parts == *throughput* ]]; then
 for backend in ort tract; do
   "$infer" run --model "$work/seg.onnx" --input "$scene" --output "$work/smae-$backend.tif" \
-    --backend $backend --threads 2 --batch 4 --quiet --json |
-    "$py" -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"engine": r["engine"], "seconds": round(r["seconds"],3), "width": r["width"], "height": r["height"], "tiles": r["tiles"], "megapixels_per_s": round(r["width"]*r["height"]/r["seconds"]/1e6, 4)}))'
+    --backend $backend --threads 2 --batch 4 --quiet --json | summary
 done
 "$py" -W ignore scripts/infer_reference.py --model "$work/seg.onnx" --input "$scene" --output "$work/python.tif" \
   --threads 2 --batch 4 --compare "$work/smae-ort.tif"
 fi
-
-# mosaic SIDE OUT: a SIDE x SIDE GDAL VRT tiling the aerial scene test_tiled.tif.
-mosaic() {
-  "$py" - "$data/deepforest/test_tiled.tif" "$1" "$2" <<'PY'
-import sys
-from xml.sax.saxutils import escape
-import rasterio
-src, side, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-with rasterio.open(src) as s:
-    w, h, t, crs = s.width, s.height, s.transform, s.crs.to_wkt()
-bands = []
-for b in (1, 2, 3):
-    srcs = []
-    for y in range(0, side, h):
-        for x in range(0, side, w):
-            cw, ch = min(w, side - x), min(h, side - y)
-            srcs.append(f'<SimpleSource><SourceFilename relativeToVRT="0">{escape(src)}</SourceFilename>'
-                        f'<SourceBand>{b}</SourceBand><SrcRect xOff="0" yOff="0" xSize="{cw}" ySize="{ch}"/>'
-                        f'<DstRect xOff="{x}" yOff="{y}" xSize="{cw}" ySize="{ch}"/></SimpleSource>')
-    bands.append(f'<VRTRasterBand dataType="Byte" band="{b}">{"".join(srcs)}</VRTRasterBand>')
-gt = f"{t.c}, {t.a}, {t.b}, {t.f}, {t.d}, {t.e}"
-open(out, "w").write(f'<VRTDataset rasterXSize="{side}" rasterYSize="{side}"><SRS>{escape(crs)}</SRS>'
-                     f'<GeoTransform>{gt}</GeoTransform>{"".join(bands)}</VRTDataset>')
-PY
-}
 
 # 2. Peak memory against scene size.
 if [[ $parts == *memory* || $parts == *remote* ]]; then

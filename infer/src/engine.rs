@@ -52,6 +52,12 @@ impl ExecutionDevice {
 /// graph's output order.
 pub trait Engine: Send {
     fn run(&mut self, batch: ArrayView4<'_, f32>) -> Result<Vec<ArrayD<f32>>>;
+    /// Independent engines that run whole batches at once, one per thread,
+    /// in place of this one's own threading (tract: one worker per thread;
+    /// ONNX Runtime threads each run itself, so `None`).
+    fn workers(&mut self) -> Result<Option<Vec<Box<dyn Engine>>>> {
+        Ok(None)
+    }
     fn name(&self) -> String;
     fn output_names(&self) -> Vec<String>;
 }

@@ -87,7 +87,8 @@ struct RunArgs {
     /// Tiles per inference call.
     #[arg(long, default_value_t = 4)]
     batch: usize,
-    /// Threads per inference call (default: all cores).
+    /// Threads (default: all cores): ONNX Runtime's intra-op threads; on
+    /// tract, worker threads that each run a whole batch at once.
     #[arg(long)]
     threads: Option<usize>,
     /// Scene bands to feed the model, 1-based, e.g. 4,3,2 (default: the card's).

@@ -2,12 +2,16 @@
 //! thread batches and runs them, and the caller's thread stitches and
 //! writes, all at once. Bounded queues between them keep at most a few
 //! batches in flight, so memory does not depend on the scene size, and
-//! tiles reach the caller in the order they were asked for.
+//! tiles reach the caller in the order they were asked for. An engine that
+//! splits into workers (tract on several threads) runs several batches at
+//! once, one per worker thread, and the caller puts them back in order.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use ndarray::{Array4, ArrayD, Axis};
 
 use crate::engine::Engine;
@@ -47,6 +51,21 @@ pub fn run(
     jobs: Vec<Job>,
     engine: &mut dyn Engine,
     opts: &Options,
+    sink: impl FnMut(Done) -> Result<()>,
+) -> Result<()> {
+    match engine.workers()? {
+        Some(workers) => run_workers(scene, spec, jobs, workers, opts, sink),
+        None => run_one(scene, spec, jobs, engine, opts, sink),
+    }
+}
+
+/// One inference thread.
+fn run_one(
+    scene: &Scene,
+    spec: &ReadSpec,
+    jobs: Vec<Job>,
+    engine: &mut dyn Engine,
+    opts: &Options,
     mut sink: impl FnMut(Done) -> Result<()>,
 ) -> Result<()> {
     let depth = 2 * opts.batch.max(1);
@@ -55,10 +74,89 @@ pub fn run(
     std::thread::scope(|s| {
         let path = scene.path.clone();
         s.spawn(move || read_all(&path, spec, jobs, read_tx));
-        s.spawn(move || infer_all(engine, spec, opts, read_rx, done_tx));
+        s.spawn(move || {
+            batches(read_rx, opts.batch, |b| {
+                send_all(b.and_then(|b| run_batch(engine, b, spec, opts)), &done_tx)
+            })
+        });
         for done in done_rx {
             // Returning drops the receiver, which stops both threads.
             sink(done?)?;
+        }
+        Ok(())
+    })
+}
+
+type Batch = Vec<(Job, TileData)>;
+
+/// One inference thread per worker engine, each running whole batches; a
+/// batch's tiles and their order do not depend on the number of workers.
+/// At most two batches per worker are in flight or waiting to be put back
+/// in order.
+fn run_workers(
+    scene: &Scene,
+    spec: &ReadSpec,
+    jobs: Vec<Job>,
+    workers: Vec<Box<dyn Engine>>,
+    opts: &Options,
+    mut sink: impl FnMut(Done) -> Result<()>,
+) -> Result<()> {
+    let slots = 2 * workers.len();
+    let (read_tx, read_rx) = sync_channel::<Result<(Job, TileData)>>(2 * opts.batch.max(1));
+    let (work_tx, work_rx) = sync_channel::<(usize, Result<Batch>)>(workers.len());
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let (done_tx, done_rx) = sync_channel::<(usize, Result<Vec<Done>>)>(slots);
+    // A batch may be read only while one of `slots` tokens is free; the
+    // caller hands a token back when it has written a batch.
+    let (token_tx, token_rx) = sync_channel::<()>(slots);
+    for _ in 0..slots {
+        token_tx.send(()).map_err(|_| anyhow!("pipeline tokens"))?;
+    }
+    std::thread::scope(|s| {
+        let path = scene.path.clone();
+        s.spawn(move || read_all(&path, spec, jobs, read_tx));
+        s.spawn(move || {
+            let mut seq = 0;
+            batches(read_rx, opts.batch, |b| {
+                let ok = token_rx.recv().is_ok() && work_tx.send((seq, b)).is_ok();
+                seq += 1;
+                ok
+            })
+        });
+        for (i, mut engine) in workers.into_iter().enumerate() {
+            let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
+            std::thread::Builder::new()
+                .name(format!("smae-worker-{i}"))
+                .spawn_scoped(s, move || loop {
+                    let next = work_rx
+                        .lock()
+                        .map_err(|_| ())
+                        .and_then(|rx| rx.recv().map_err(|_| ()));
+                    let Ok((seq, batch)) = next else { return };
+                    let done = batch.and_then(|b| run_batch(engine.as_mut(), b, spec, opts));
+                    if done_tx.send((seq, done)).is_err() {
+                        return;
+                    }
+                })
+                .map_err(|e| anyhow!("cannot start an inference thread: {e}"))?;
+        }
+        drop(done_tx);
+        let mut waiting = BTreeMap::new();
+        let mut next = 0;
+        for (seq, done) in done_rx {
+            waiting.insert(seq, done);
+            while let Some(done) = waiting.remove(&next) {
+                // Returning drops the receivers and the tokens, which stops
+                // every thread.
+                for d in done? {
+                    sink(d)?;
+                }
+                next += 1;
+                let _ = token_tx.send(());
+            }
+        }
+        if !waiting.is_empty() {
+            bail!("an inference thread stopped before its batch was done");
         }
         Ok(())
     })
@@ -81,56 +179,63 @@ fn read_all(path: &Path, spec: &ReadSpec, jobs: Vec<Job>, tx: SyncSender<Result<
     }
 }
 
-fn infer_all(
-    engine: &mut dyn Engine,
-    spec: &ReadSpec,
-    opts: &Options,
+/// Groups the tiles read into batches of `batch` tiles with valid pixels
+/// (tiles without any ride along with the next batch) and hands each, or
+/// the first read error, to `emit`, until it returns false.
+fn batches(
     rx: Receiver<Result<(Job, TileData)>>,
-    tx: SyncSender<Result<Done>>,
+    batch: usize,
+    mut emit: impl FnMut(Result<Batch>) -> bool,
 ) {
-    let mut pending: Vec<(Job, TileData)> = Vec::new();
-    let flush =
-        |pending: &mut Vec<(Job, TileData)>, engine: &mut dyn Engine| -> Result<Vec<Done>> {
-            let run: Vec<&TileData> = pending
-                .iter()
-                .map(|p| &p.1)
-                .filter(|t| t.valid_count > 0)
-                .collect();
-            let mut outs = if run.is_empty() {
-                Vec::new()
-            } else {
-                infer_batch(engine, &run, spec, opts)?
-            }
-            .into_iter();
-            Ok(pending
-                .drain(..)
-                .map(|(job, tile)| {
-                    let outputs = if tile.valid_count > 0 {
-                        outs.next()
-                    } else {
-                        None
-                    };
-                    Done { job, tile, outputs }
-                })
-                .collect())
-        };
+    let mut pending: Batch = Vec::new();
     for item in rx {
         let item = match item {
             Ok(i) => i,
             Err(e) => {
-                let _ = tx.send(Err(e));
+                emit(Err(e));
                 return;
             }
         };
         pending.push(item);
         let ready = pending.iter().filter(|p| p.1.valid_count > 0).count();
-        if ready >= opts.batch.max(1) && !send_all(flush(&mut pending, engine), &tx) {
+        if ready >= batch.max(1) && !emit(Ok(std::mem::take(&mut pending))) {
             return;
         }
     }
     if !pending.is_empty() {
-        send_all(flush(&mut pending, engine), &tx);
+        emit(Ok(pending));
     }
+}
+
+/// Runs the tiles of `pending` that hold valid pixels as one batch.
+fn run_batch(
+    engine: &mut dyn Engine,
+    pending: Batch,
+    spec: &ReadSpec,
+    opts: &Options,
+) -> Result<Vec<Done>> {
+    let run: Vec<&TileData> = pending
+        .iter()
+        .map(|p| &p.1)
+        .filter(|t| t.valid_count > 0)
+        .collect();
+    let mut outs = if run.is_empty() {
+        Vec::new()
+    } else {
+        infer_batch(engine, &run, spec, opts)?
+    }
+    .into_iter();
+    Ok(pending
+        .into_iter()
+        .map(|(job, tile)| {
+            let outputs = if tile.valid_count > 0 {
+                outs.next()
+            } else {
+                None
+            };
+            Done { job, tile, outputs }
+        })
+        .collect())
 }
 
 fn send_all(done: Result<Vec<Done>>, tx: &SyncSender<Result<Done>>) -> bool {

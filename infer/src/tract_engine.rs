@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, Result};
 use ndarray::{ArrayD, ArrayView4};
@@ -10,15 +10,24 @@ use tract_linalg::multithread::{multithread_tract_scope, Executor};
 
 use crate::engine::Engine;
 
-/// tract: optimised plans are built per batch size (a concrete shape runs
-/// faster than a symbolic one) and reused. With several threads, tract's
-/// matrix products split their output tiles over a private thread pool
-/// (threads named `smae-tract-N`); the tiles are the same, so results do
-/// not depend on the thread count.
+type Plan = Arc<tract_onnx::prelude::TypedRunnableModel>;
+
+/// tract: optimised plans are built per input shape (a concrete shape runs
+/// faster than a symbolic one) and shared by the engine's workers.
+///
+/// With several threads the scene pipeline runs one worker per thread,
+/// each a whole batch at a time on one core ([`Engine::workers`]): every op
+/// then runs in parallel, not only the matrix products. Called directly
+/// (`run`), the engine instead splits its matrix products' output blocks
+/// over a private pool (threads `smae-tract-N`, tract-linalg's
+/// `multithread-mm`). A tile's arithmetic depends on its batch's size
+/// (tract picks kernels by shape), never on the thread count, so results
+/// are the same on any number of threads.
 pub struct TractEngine {
-    model: tract_onnx::prelude::InferenceModel,
-    plans: HashMap<usize, Arc<tract_onnx::prelude::TypedRunnableModel>>,
+    model: Arc<tract_onnx::prelude::InferenceModel>,
+    plans: Arc<Mutex<HashMap<[usize; 4], Plan>>>,
     outputs: Vec<String>,
+    threads: usize,
     executor: Executor,
 }
 
@@ -39,32 +48,35 @@ impl TractEngine {
                     .unwrap_or_else(|| model.node(o.node).name.clone())
             })
             .collect();
+        let threads = threads.max(1);
         let executor = if threads > 1 {
             Executor::multithread_with_name(threads, "smae-tract")
         } else {
             Executor::SingleThread
         };
         Ok(Self {
-            model,
-            plans: HashMap::new(),
+            model: Arc::new(model),
+            plans: Arc::default(),
             outputs,
+            threads,
             executor,
         })
     }
 
-    fn plan(&mut self, shape: [usize; 4]) -> Result<Arc<tract_onnx::prelude::TypedRunnableModel>> {
+    /// The optimised plan for input `shape` (built once, for all workers).
+    pub fn plan(&self, shape: [usize; 4]) -> Result<Plan> {
         use tract_onnx::prelude::*;
-        if let Some(p) = self.plans.get(&shape[0]) {
+        let mut plans = self.plans.lock().map_err(|_| anyhow!("tract plans"))?;
+        if let Some(p) = plans.get(&shape) {
             return Ok(p.clone());
         }
-        let plan = self
-            .model
+        let plan = (*self.model)
             .clone()
             .with_input_fact(0, f32::fact(shape).into())
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
             .map_err(|e| anyhow!("tract cannot prepare the model for input {shape:?}: {e}"))?;
-        self.plans.insert(shape[0], plan.clone());
+        plans.insert(shape, plan.clone());
         Ok(plan)
     }
 }
@@ -86,6 +98,25 @@ impl Engine for TractEngine {
                     .map_err(|e| anyhow!("tract output: {e}"))
             })
             .collect()
+    }
+
+    fn workers(&mut self) -> Result<Option<Vec<Box<dyn Engine>>>> {
+        if self.threads <= 1 {
+            return Ok(None);
+        }
+        Ok(Some(
+            (0..self.threads)
+                .map(|_| {
+                    Box::new(TractEngine {
+                        model: self.model.clone(),
+                        plans: self.plans.clone(),
+                        outputs: self.outputs.clone(),
+                        threads: 1,
+                        executor: Executor::SingleThread,
+                    }) as Box<dyn Engine>
+                })
+                .collect(),
+        ))
     }
 
     fn name(&self) -> String {

@@ -1,10 +1,12 @@
 //! tract honours the thread count: a segmentation model (ViT + UperNet,
-//! exported by smae-export) gives bit-identical outputs on 1 and 3 threads,
-//! and the 3-thread engine runs its own pool of tract threads.
+//! exported by smae-export) run directly gives bit-identical outputs on 1,
+//! 2 and 3 threads, its matrix products split over the engine's own pool
+//! of tract threads; its workers (what the scene pipeline runs on several
+//! threads, tests/scenes.rs) give the same bits again.
 
 use std::path::Path;
 
-use ndarray::Array4;
+use ndarray::{s, Array4, ArrayD};
 use smae_infer::{engine, Backend, ExecutionDevice};
 
 /// Names of this process's threads (Linux).
@@ -21,30 +23,58 @@ fn tract_threads_give_the_same_outputs() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../roundtrip/fixtures/segment.onnx");
     // the fixture's input: images [batch, 3, 32, 32]
     let (c, s) = (3, 32);
-    let batch = Array4::from_shape_fn((2, c, s, s), |(b, k, y, x)| {
+    let batch = Array4::from_shape_fn((3, c, s, s), |(b, k, y, x)| {
         ((b * 7 + k * 5 + y * 3 + x) % 17) as f32 / 8.0 - 1.0
     });
-    let run = |threads: usize| {
+    let run = |threads: usize, n: usize| {
         let mut e =
             engine::open(&path, Backend::Tract, ExecutionDevice::Cpu, threads, None).unwrap();
-        let out = e.run(batch.view()).unwrap();
+        let out = e.run(batch.slice(s![..n, .., .., ..])).unwrap();
         let pool = thread_names()
             .iter()
-            .filter(|n| n.starts_with("smae-tract"))
+            .filter(|name| name.starts_with("smae-tract") && !name.starts_with("smae-tract-tile"))
             .count();
         (out, pool)
     };
-    let (one, pool1) = run(1);
-    let (three, pool3) = run(3);
+    let same = |a: &[ArrayD<f32>], b: &[ArrayD<f32>], what: &str| {
+        assert_eq!(a.len(), b.len());
+        for (a, b) in a.iter().zip(b) {
+            assert_eq!(a.shape(), b.shape());
+            assert!(a.iter().all(|v| v.is_finite()));
+            assert!(
+                a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                "outputs differ: {what}"
+            );
+        }
+    };
+    let (one, pool1) = run(1, 3);
     assert_eq!(pool1, 0, "a single-threaded engine starts no pool");
-    assert_eq!(pool3, 3, "three pool threads while the engine lives");
-    assert_eq!(one.len(), three.len());
-    for (a, b) in one.iter().zip(&three) {
-        assert_eq!(a.shape(), b.shape());
-        assert!(a.iter().all(|v| v.is_finite()));
+    assert_eq!(one[0].shape()[0], 3);
+    // (A dropped pool's threads may linger a moment: count on the first.)
+    for (k, threads) in [3, 2].into_iter().enumerate() {
+        let (many, pool) = run(threads, 3);
+        if k == 0 {
+            assert_eq!(
+                pool, threads,
+                "{threads} pool threads while the engine lives"
+            );
+        }
+        same(&one, &many, &format!("batch 3 on 1 and {threads} threads"));
+    }
+    let mut e = engine::open(&path, Backend::Tract, ExecutionDevice::Cpu, 2, None).unwrap();
+    let workers = e.workers().unwrap().expect("two threads give workers");
+    assert_eq!(workers.len(), 2);
+    for mut w in workers {
         assert!(
-            a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()),
-            "outputs differ between 1 and 3 threads"
+            w.workers().unwrap().is_none(),
+            "a worker is single-threaded"
+        );
+        same(
+            &one,
+            &w.run(batch.view()).unwrap(),
+            "a worker and one thread",
         );
     }
+    let mut single = engine::open(&path, Backend::Tract, ExecutionDevice::Cpu, 1, None).unwrap();
+    assert!(single.workers().unwrap().is_none());
 }
