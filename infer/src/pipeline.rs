@@ -113,6 +113,9 @@ fn run_workers(
         token_tx.send(()).map_err(|_| anyhow!("pipeline tokens"))?;
     }
     std::thread::scope(|s| {
+        // Owned here, so that returning early drops it: a reader waiting for
+        // a token then stops, and with it every thread.
+        let token_tx = token_tx;
         let path = scene.path.clone();
         s.spawn(move || read_all(&path, spec, jobs, read_tx));
         s.spawn(move || {
@@ -307,6 +310,79 @@ fn flip(a: &ArrayD<f32>, axis: usize) -> ArrayD<f32> {
 mod tests {
     use super::*;
     use ndarray::s;
+    use smae_geom::tiling::Window;
+
+    /// Answers each tile with one zero.
+    struct Zeros;
+
+    impl Engine for Zeros {
+        fn run(&mut self, batch: ndarray::ArrayView4<'_, f32>) -> Result<Vec<ArrayD<f32>>> {
+            Ok(vec![ArrayD::zeros(vec![batch.shape()[0], 1])])
+        }
+        fn workers(&mut self) -> Result<Option<Vec<Box<dyn Engine>>>> {
+            Ok(Some(vec![Box::new(Zeros), Box::new(Zeros)]))
+        }
+        fn name(&self) -> String {
+            "zeros".into()
+        }
+        fn output_names(&self) -> Vec<String> {
+            vec!["y".into()]
+        }
+    }
+
+    /// Workers: tiles come back in order, and a sink that fails stops every
+    /// thread (the run returns its error instead of waiting for ever).
+    #[test]
+    fn workers_keep_order_and_stop_on_error() {
+        let scene = Scene::open(&smae_testkit::data("rasterio/RGB.byte.tif")).unwrap();
+        let spec = ReadSpec {
+            bands: vec![1, 2, 3],
+            size: 16,
+            scale: 1.0,
+            mean: vec![0.0; 3],
+            std: vec![1.0; 3],
+            graph_normalises: false,
+            nodata: None,
+        };
+        let jobs: Vec<Job> = (0..40)
+            .map(|i| {
+                let (x, y) = (300 + 16 * (i % 8), 300 + 16 * (i / 8));
+                Job {
+                    win: Window { x, y, size: 16 },
+                    own: [x as usize, y as usize, x as usize + 16, y as usize + 16],
+                }
+            })
+            .collect();
+        let opts = Options {
+            batch: 3,
+            tta: Tta::None,
+            spatial: vec![false],
+        };
+        let mut seen = Vec::new();
+        run(&scene, &spec, jobs.clone(), &mut Zeros, &opts, |d| {
+            seen.push(d.job.win.x + 10_000 * d.job.win.y);
+            Ok(())
+        })
+        .unwrap();
+        let want: Vec<i64> = jobs.iter().map(|j| j.win.x + 10_000 * j.win.y).collect();
+        assert_eq!(seen, want);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut n = 0;
+            let r = run(&scene, &spec, jobs, &mut Zeros, &opts, |_| {
+                n += 1;
+                if n == 5 {
+                    bail!("disk full")
+                }
+                Ok(())
+            });
+            let _ = tx.send(r.map_err(|e| e.to_string()));
+        });
+        let r = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("the pipeline did not stop after its sink failed");
+        assert_eq!(r.unwrap_err(), "disk full");
+    }
 
     #[test]
     fn flip_reverses_one_axis() {
