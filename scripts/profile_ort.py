@@ -9,6 +9,7 @@ import argparse
 import collections
 import json
 import os
+import signal
 import tempfile
 
 import numpy as np
@@ -73,4 +74,5 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` is not an error
     main()
