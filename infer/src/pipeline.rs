@@ -1,10 +1,10 @@
-//! The streaming pipeline: a reader thread reads windows, an inference
-//! thread batches and runs them, and the caller's thread stitches and
-//! writes, all at once. Bounded queues between them keep at most a few
-//! batches in flight, so memory does not depend on the scene size, and
-//! tiles reach the caller in the order they were asked for. An engine that
-//! splits into workers (tract on several threads) runs several batches at
-//! once, one per worker thread, and the caller puts them back in order.
+//! The streaming pipeline: a reader thread reads windows and batches them,
+//! inference threads run the batches (one, or one per worker of an engine
+//! that splits into workers: tract on several threads), and the caller's
+//! thread puts them back in order, stitches and writes, all at once.
+//! Bounded queues between them keep at most a few batches in flight, so
+//! memory does not depend on the scene size, and tiles reach the caller in
+//! the order they were asked for.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -44,7 +44,8 @@ pub struct Options {
 }
 
 /// Runs `engine` over the `jobs` of `scene`, handing each finished tile to
-/// `sink` in order.
+/// `sink` in order: on the engine itself, or on its workers when it splits
+/// into some.
 pub fn run(
     scene: &Scene,
     spec: &ReadSpec,
@@ -54,50 +55,26 @@ pub fn run(
     sink: impl FnMut(Done) -> Result<()>,
 ) -> Result<()> {
     match engine.workers()? {
-        Some(workers) => run_workers(scene, spec, jobs, workers, opts, sink),
-        None => run_one(scene, spec, jobs, engine, opts, sink),
-    }
-}
-
-/// One inference thread.
-fn run_one(
-    scene: &Scene,
-    spec: &ReadSpec,
-    jobs: Vec<Job>,
-    engine: &mut dyn Engine,
-    opts: &Options,
-    mut sink: impl FnMut(Done) -> Result<()>,
-) -> Result<()> {
-    let depth = 2 * opts.batch.max(1);
-    let (read_tx, read_rx) = sync_channel::<Result<(Job, TileData)>>(depth);
-    let (done_tx, done_rx) = sync_channel::<Result<Done>>(depth);
-    std::thread::scope(|s| {
-        let path = scene.path.clone();
-        s.spawn(move || read_all(&path, spec, jobs, read_tx));
-        s.spawn(move || {
-            batches(read_rx, opts.batch, |b| {
-                send_all(b.and_then(|b| run_batch(engine, b, spec, opts)), &done_tx)
-            })
-        });
-        for done in done_rx {
-            // Returning drops the receiver, which stops both threads.
-            sink(done?)?;
+        Some(mut workers) => {
+            let workers = workers.iter_mut().map(|w| w.as_mut()).collect();
+            run_workers(scene, spec, jobs, "smae-worker", workers, opts, sink)
         }
-        Ok(())
-    })
+        None => run_workers(scene, spec, jobs, "smae-infer", vec![engine], opts, sink),
+    }
 }
 
 type Batch = Vec<(Job, TileData)>;
 
-/// One inference thread per worker engine, each running whole batches; a
-/// batch's tiles and their order do not depend on the number of workers.
-/// At most two batches per worker are in flight or waiting to be put back
-/// in order.
-fn run_workers(
+/// One inference thread per worker engine (threads named `name-N`), each
+/// running whole batches; a batch's tiles and their order do not depend on
+/// the number of workers. At most two batches per worker are in flight or
+/// waiting to be put back in order.
+fn run_workers<'e>(
     scene: &Scene,
     spec: &ReadSpec,
     jobs: Vec<Job>,
-    workers: Vec<Box<dyn Engine>>,
+    name: &str,
+    workers: Vec<&mut (dyn Engine + 'e)>,
     opts: &Options,
     mut sink: impl FnMut(Done) -> Result<()>,
 ) -> Result<()> {
@@ -126,17 +103,17 @@ fn run_workers(
                 ok
             })
         });
-        for (i, mut engine) in workers.into_iter().enumerate() {
+        for (i, engine) in workers.into_iter().enumerate() {
             let (work_rx, done_tx) = (work_rx.clone(), done_tx.clone());
             std::thread::Builder::new()
-                .name(format!("smae-worker-{i}"))
+                .name(format!("{name}-{i}"))
                 .spawn_scoped(s, move || loop {
                     let next = work_rx
                         .lock()
                         .map_err(|_| ())
                         .and_then(|rx| rx.recv().map_err(|_| ()));
                     let Ok((seq, batch)) = next else { return };
-                    let done = batch.and_then(|b| run_batch(engine.as_mut(), b, spec, opts));
+                    let done = batch.and_then(|b| run_batch(engine, b, spec, opts));
                     if done_tx.send((seq, done)).is_err() {
                         return;
                     }
@@ -239,16 +216,6 @@ fn run_batch(
             Done { job, tile, outputs }
         })
         .collect())
-}
-
-fn send_all(done: Result<Vec<Done>>, tx: &SyncSender<Result<Done>>) -> bool {
-    match done {
-        Ok(ds) => ds.into_iter().all(|d| tx.send(Ok(d)).is_ok()),
-        Err(e) => {
-            let _ = tx.send(Err(e));
-            false
-        }
-    }
 }
 
 /// Runs one batch (with TTA when asked); returns each tile's outputs.

@@ -28,7 +28,9 @@ pub struct TractEngine {
     plans: Arc<Mutex<HashMap<[usize; 4], Plan>>>,
     outputs: Vec<String>,
     threads: usize,
-    executor: Executor,
+    /// The matrix-product pool of a direct `run` on several threads, started
+    /// on first use (the scene pipeline's workers never need it).
+    pool: Option<Executor>,
 }
 
 impl TractEngine {
@@ -48,18 +50,12 @@ impl TractEngine {
                     .unwrap_or_else(|| model.node(o.node).name.clone())
             })
             .collect();
-        let threads = threads.max(1);
-        let executor = if threads > 1 {
-            Executor::multithread_with_name(threads, "smae-tract")
-        } else {
-            Executor::SingleThread
-        };
         Ok(Self {
             model: Arc::new(model),
             plans: Arc::default(),
             outputs,
-            threads,
-            executor,
+            threads: threads.max(1),
+            pool: None,
         })
     }
 
@@ -87,10 +83,16 @@ impl Engine for TractEngine {
         let s = batch.shape();
         let plan = self.plan([s[0], s[1], s[2], s[3]])?;
         let input: Tensor = batch.to_owned().into_dyn().into();
-        let out = multithread_tract_scope(self.executor.clone(), || {
-            plan.run(tvec!(input.into_tvalue()))
-        })
-        .map_err(|e| anyhow!("tract: {e}"))?;
+        let threads = self.threads;
+        let executor = if threads > 1 {
+            self.pool
+                .get_or_insert_with(|| Executor::multithread_with_name(threads, "smae-tract"))
+                .clone()
+        } else {
+            Executor::SingleThread
+        };
+        let out = multithread_tract_scope(executor, || plan.run(tvec!(input.into_tvalue())))
+            .map_err(|e| anyhow!("tract: {e}"))?;
         out.iter()
             .map(|t| {
                 t.to_plain_array_view::<f32>()
@@ -112,7 +114,7 @@ impl Engine for TractEngine {
                         plans: self.plans.clone(),
                         outputs: self.outputs.clone(),
                         threads: 1,
-                        executor: Executor::SingleThread,
+                        pool: None,
                     }) as Box<dyn Engine>
                 })
                 .collect(),
