@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{data, fixture, hidden_files, scratch};
+use common::{data, fixture, hidden_files, read_u8, scratch};
 
 use gdal::raster::Buffer;
 use gdal::{Dataset, DriverManager, Metadata};
@@ -66,19 +66,6 @@ fn reference_classes(path: &Path) -> (usize, usize, Vec<u8>) {
         })
         .collect();
     (w, h, classes)
-}
-
-fn read_u8(path: &Path) -> (usize, usize, Vec<u8>) {
-    let ds = Dataset::open(path).unwrap();
-    let (w, h) = ds.raster_size();
-    let v = ds
-        .rasterband(1)
-        .unwrap()
-        .read_band_as::<u8>()
-        .unwrap()
-        .into_shape_and_vec()
-        .1;
-    (w, h, v)
 }
 
 fn assert_same_georef(a: &Path, b: &Path) {
@@ -457,54 +444,6 @@ fn banded_blending_is_exact() {
         let pointwise = reference_classes(&input).2;
         assert!(maps[0].iter().zip(&pointwise).any(|(a, b)| a != b));
     }
-}
-
-/// tract on several threads runs whole batches at once on worker threads
-/// (seen alive from the progress callback), and the class map and the
-/// blended probabilities are those of one thread, byte for byte, with a
-/// model whose answer depends on the whole tile.
-#[test]
-fn tract_workers_give_the_one_thread_result() {
-    use smae_infer::progress::ProgressCallback;
-    use smae_infer::run::{probabilities_path, Probabilities};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    let dir = scratch("tract-workers");
-    let input = data("rasterio/RGB.byte.tif");
-    let mut results = Vec::new();
-    for threads in [1, 3] {
-        let opts = ModelOptions {
-            backend: Backend::Tract,
-            threads,
-            ..Default::default()
-        };
-        let mut m = Model::open(&fixture("context_segment.onnx"), &opts).unwrap();
-        let workers = Arc::new(AtomicUsize::new(0));
-        let seen = workers.clone();
-        let out = dir.join(format!("t{threads}.tif"));
-        let run = RunOptions {
-            overlap: Some(8),
-            batch: 3,
-            probabilities: Some(Probabilities::Classes),
-            progress: Some(ProgressCallback::new(move |_| {
-                let alive = std::fs::read_dir("/proc/self/task")
-                    .unwrap()
-                    .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-                    .filter(|n| n.starts_with("smae-worker-"))
-                    .count();
-                seen.fetch_max(alive, Ordering::Relaxed);
-            })),
-            ..quiet()
-        };
-        let report = m.run(&input, &out, &run).unwrap();
-        assert!(report.tiles > 20, "{} tiles", report.tiles);
-        let want = if threads == 1 { 0 } else { threads };
-        assert_eq!(workers.load(Ordering::Relaxed), want, "{threads} threads");
-        let probs = std::fs::read(probabilities_path(&out)).unwrap();
-        results.push((read_u8(&out).2, probs));
-    }
-    assert_eq!(results[0].0, results[1].0, "class maps differ");
-    assert_eq!(results[0].1, results[1].1, "probability files differ");
 }
 
 /// A COG with JPEG tiles, overviews and an internal mask; a 2048 px drone

@@ -1,13 +1,16 @@
 //! tract honours the thread count: a segmentation model (ViT + UperNet,
 //! exported by smae-export) run directly gives bit-identical outputs on 1,
 //! 2 and 3 threads, its matrix products split over the engine's own pool
-//! of tract threads; its workers (what the scene pipeline runs on several
-//! threads, tests/scenes.rs) give the same bits again.
+//! of tract threads; its workers give the same bits again, and the scene
+//! pipeline runs them at once with the one-thread result.
+
+mod common;
 
 use std::path::Path;
 
+use common::{data, fixture, read_u8, scratch};
 use ndarray::{s, Array4, ArrayD};
-use smae_infer::{engine, Backend, ExecutionDevice};
+use smae_infer::{engine, Backend, ExecutionDevice, Model, ModelOptions, RunOptions};
 
 /// Names of this process's threads (Linux).
 fn thread_names() -> Vec<String> {
@@ -32,7 +35,7 @@ fn tract_threads_give_the_same_outputs() {
         let out = e.run(batch.slice(s![..n, .., .., ..])).unwrap();
         let pool = thread_names()
             .iter()
-            .filter(|name| name.starts_with("smae-tract") && !name.starts_with("smae-tract-tile"))
+            .filter(|name| name.starts_with("smae-tract"))
             .count();
         (out, pool)
     };
@@ -77,4 +80,54 @@ fn tract_threads_give_the_same_outputs() {
     }
     let mut single = engine::open(&path, Backend::Tract, ExecutionDevice::Cpu, 1, None).unwrap();
     assert!(single.workers().unwrap().is_none());
+}
+
+/// tract on several threads runs whole batches at once on worker threads
+/// (seen alive from the progress callback), and the class map and the
+/// blended probabilities are those of one thread, byte for byte, with a
+/// model whose answer depends on the whole tile. (Here, not in
+/// tests/scenes.rs: the worker count is read off this process's threads,
+/// which that file's other tract tests would add to.)
+#[test]
+fn tract_workers_give_the_one_thread_result() {
+    use smae_infer::progress::ProgressCallback;
+    use smae_infer::run::{probabilities_path, Probabilities};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let dir = scratch("tract-workers");
+    let input = data("rasterio/RGB.byte.tif");
+    let mut results = Vec::new();
+    for threads in [1, 3] {
+        let opts = ModelOptions {
+            backend: Backend::Tract,
+            threads,
+            ..Default::default()
+        };
+        let mut m = Model::open(&fixture("context_segment.onnx"), &opts).unwrap();
+        let workers = Arc::new(AtomicUsize::new(0));
+        let seen = workers.clone();
+        let out = dir.join(format!("t{threads}.tif"));
+        let run = RunOptions {
+            overlap: Some(8),
+            batch: 3,
+            probabilities: Some(Probabilities::Classes),
+            progress: Some(ProgressCallback::new(move |_| {
+                let alive = thread_names()
+                    .iter()
+                    .filter(|n| n.starts_with("smae-worker-"))
+                    .count();
+                seen.fetch_max(alive, Ordering::Relaxed);
+            })),
+            quiet: true,
+            ..Default::default()
+        };
+        let report = m.run(&input, &out, &run).unwrap();
+        assert!(report.tiles > 20, "{} tiles", report.tiles);
+        let want = if threads == 1 { 0 } else { threads };
+        assert_eq!(workers.load(Ordering::Relaxed), want, "{threads} threads");
+        let probs = std::fs::read(probabilities_path(&out)).unwrap();
+        results.push((read_u8(&out).2, probs));
+    }
+    assert_eq!(results[0].0, results[1].0, "class maps differ");
+    assert_eq!(results[0].1, results[1].1, "probability files differ");
 }

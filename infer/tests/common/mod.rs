@@ -35,3 +35,17 @@ pub fn gdalinfo(path: &Path) -> serde_json::Value {
     assert!(out.status.success(), "gdalinfo {}", path.display());
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// Band 1 of `path` as bytes, with the raster's width and height.
+pub fn read_u8(path: &Path) -> (usize, usize, Vec<u8>) {
+    let ds = gdal::Dataset::open(path).unwrap();
+    let (w, h) = ds.raster_size();
+    let v = ds
+        .rasterband(1)
+        .unwrap()
+        .read_band_as::<u8>()
+        .unwrap()
+        .into_shape_and_vec()
+        .1;
+    (w, h, v)
+}
