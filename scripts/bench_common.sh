@@ -53,15 +53,6 @@ det_model() {
   target/debug/smae-export --run "$work/detrun" --output "$work/det.onnx" --gsd 0.1 >/dev/null
 }
 
-# tuned_for_tract NAME: $work/NAME-tract.onnx, the model NAME (seg or det)
-# exported again with --tuned-for tract (LayerNorm as MatMul means).
-tuned_for_tract() {
-  [ -f "$work/$1-tract.onnx" ] && return
-  local gsd=()
-  [ "$1" = det ] && gsd=(--gsd 0.1)   # as det_model / seg_model export them
-  target/debug/smae-export --run "$work/${1}run" --output "$work/$1-tract.onnx" "${gsd[@]}" --tuned-for tract >/dev/null
-}
-
 # mosaic SIDE OUT: a SIDE x SIDE GDAL VRT tiling the aerial scene test_tiled.tif.
 mosaic() {
   "$py" - "$data/deepforest/test_tiled.tif" "$1" "$2" <<'PY'

@@ -5,11 +5,9 @@
 #    the segmentation bench model (vit-tiny UperNet, 224 px tiles) and the
 #    main job's tree-crown detector architecture (vit-tiny FCOS, 192 px
 #    windows at 96 px), batches of 1 and 4 tiles, on 1 and 2 threads on
-#    both runtimes, and on tract also the same models exported with
-#    `--tuned-for tract`: one JSON line per run (best of SMAE_BENCH_REPEATS
-#    kept), then a table of tract / ONNX Runtime at equal threads, at equal
-#    batch and at each runtime's faster batch (ONNX Runtime always on the
-#    default graph, the one it is fastest on);
+#    both runtimes: one JSON line per run (best of SMAE_BENCH_REPEATS kept),
+#    then a table of tract / ONNX Runtime at equal threads, at equal batch
+#    and at each runtime's faster batch;
 # 2. profile: where one tile's time goes per op, 1 thread, on tract
 #    (infer/examples/tract_profile.rs) and ONNX Runtime
 #    (scripts/profile_ort.py), for both models.
@@ -25,8 +23,6 @@ cd "$(dirname "$0")/.."
 . scripts/bench_common.sh
 seg_model
 det_model
-tuned_for_tract seg
-tuned_for_tract det
 scene=${SMAE_BENCH_SCENE:-$data/deepforest/5b90f92da0d7280005fab355_4310.tif}
 repeats=${SMAE_BENCH_REPEATS:-2}
 parts=${SMAE_BENCH_PARTS:-scenes profile}
@@ -39,13 +35,12 @@ if [[ $parts == *scenes* ]]; then
     [ $model = det ] && ext=geojson
     for threads in ${SMAE_BENCH_THREADS:-1 2}; do
       for batch in ${SMAE_BENCH_BATCHES:-1 4}; do
-        for run in ort:$model tract:$model tract:$model-tract; do
-          backend=${run%%:*} file=${run#*:}
+        for backend in ort tract; do
           for _ in $(seq "$repeats"); do
-            "$infer" run --model "$work/$file.onnx" --input "$scene" --output "$work/tract-bench-$file-$backend.$ext" \
+            "$infer" run --model "$work/$model.onnx" --input "$scene" --output "$work/tract-bench-$model-$backend.$ext" \
               --backend $backend --threads "$threads" --batch "$batch" --quiet --json | summary |
-              "$py" -c 'import json,sys; r=json.loads(sys.stdin.read()); r.update(model=sys.argv[1], graph=sys.argv[2], threads=int(sys.argv[3]), batch=int(sys.argv[4])); print(json.dumps(r))' \
-                $model "${file#$model}" "$threads" "$batch" | tee -a "$runs"
+              "$py" -c 'import json,sys; r=json.loads(sys.stdin.read()); r.update(model=sys.argv[1], threads=int(sys.argv[2]), batch=int(sys.argv[3])); print(json.dumps(r))' \
+                $model "$threads" "$batch" | tee -a "$runs"
           done
         done
       done
@@ -56,23 +51,20 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 best = {}
 for r in rows:
-    engine = "ort" if r["engine"] != "tract" else ("tract-tuned" if r.get("graph") else "tract")
-    k = (r["model"], r["threads"], r["batch"], engine)
+    k = (r["model"], r["threads"], r["batch"], "tract" if r["engine"] == "tract" else "ort")
     if k not in best or r["seconds"] < best[k]["seconds"]:
         best[k] = r
-print("\n| model | threads | batch | ONNX Runtime s (MP/s) | tract s (MP/s) | tract / ONNX Runtime | tract, `--tuned-for tract` s (MP/s) | tuned / ONNX Runtime |\n|---|---|---|---|---|---|---|---|")
-fmt = lambda r: f"{r['seconds']:.3f} ({r['megapixels_per_s']})" if r else "-"
-ratio = lambda o, t: f"{o['seconds'] / t['seconds']:.2f}x" if o and t else "-"
+print("\n| model | threads | batch | ONNX Runtime s (MP/s) | tract s (MP/s) | tract / ONNX Runtime |\n|---|---|---|---|---|---|")
+fmt = lambda r: f"{r['seconds']:.3f} ({r['megapixels_per_s']})"
 for model, threads in sorted({(k[0], k[1]) for k in best}):
     batches = sorted({k[2] for k in best if k[:2] == (model, threads)})
-    row = lambda b, e: best.get((model, threads, b, e))
     for b in batches:
-        o, t, u = row(b, "ort"), row(b, "tract"), row(b, "tract-tuned")
-        print(f"| {model} | {threads} | {b} | {fmt(o)} | {fmt(t)} | {ratio(o, t)} | {fmt(u)} | {ratio(o, u)} |")
-    fastest = lambda e: min((r for r in (row(b, e) for b in batches) if r), key=lambda r: r["seconds"], default=None)
-    o, t, u = fastest("ort"), fastest("tract"), fastest("tract-tuned")
-    which = "/".join(str(r["batch"]) if r else "-" for r in (o, t, u))
-    print(f"| {model} | {threads} | best: {which} | {fmt(o)} | {fmt(t)} | {ratio(o, t)} | {fmt(u)} | {ratio(o, u)} |")
+        o, t = best.get((model, threads, b, "ort")), best.get((model, threads, b, "tract"))
+        if o and t:
+            print(f"| {model} | {threads} | {b} | {fmt(o)} | {fmt(t)} | {o['seconds'] / t['seconds']:.2f}x |")
+    o = min((best[(model, threads, b, "ort")] for b in batches if (model, threads, b, "ort") in best), key=lambda r: r["seconds"])
+    t = min((best[(model, threads, b, "tract")] for b in batches if (model, threads, b, "tract") in best), key=lambda r: r["seconds"])
+    print(f"| {model} | {threads} | best: {o['batch']} / {t['batch']} | {fmt(o)} | {fmt(t)} | {o['seconds'] / t['seconds']:.2f}x |")
 PY
 fi
 
@@ -80,8 +72,6 @@ if [[ $parts == *profile* ]]; then
   for spec in "seg 224" "det 96"; do
     set -- $spec
     target/release/examples/tract_profile "$work/$1.onnx" --size "$2" --runs 5
-    echo
-    target/release/examples/tract_profile "$work/$1-tract.onnx" --size "$2" --runs 5
     echo
     "$py" scripts/profile_ort.py "$work/$1.onnx" --size "$2" --runs 5 --threads 1
     echo

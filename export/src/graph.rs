@@ -36,32 +36,6 @@ impl Weights {
     }
 }
 
-/// Which runtime the graph's spelling is tuned for. Every spelling computes
-/// the same function (the parity tests hold each within the f32 tolerance on
-/// both runtimes); they differ only in speed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TunedFor {
-    /// Standard operators that ONNX Runtime fuses into its own kernels
-    /// (LayerNormalization) and the GIS clients expect.
-    Any,
-    /// LayerNorm's two means written as MatMuls with a constant `1/d`
-    /// column: tract runs them as matrix products instead of walking each
-    /// row in its generic reduction, while ONNX Runtime loses its fused
-    /// LayerNormalization kernel (BENCHMARKS.md, "tuned for tract").
-    Tract,
-}
-
-impl TunedFor {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        match s {
-            "any" => Ok(Self::Any),
-            "tract" => Ok(Self::Tract),
-            other => Err(format!("--tuned-for takes any or tract, not '{other}'")),
-        }
-    }
-}
-
 /// Symmetric per-channel int8 quantisation of a tensor of shape `dims`
 /// along `axis`: `w ~ q * scale[c]` with `q` in [-127, 127] and `scale[c] =
 /// max |w| over channel c / 127` (1 for an all-zero channel).
@@ -108,8 +82,6 @@ pub struct Graph {
     counter: usize,
     /// How weights are stored (the graph computes in float32).
     pub weights: Weights,
-    /// The runtime whose fast paths the spelling of some modules follows.
-    pub tuned_for: TunedFor,
     pub opset: i64,
     pub parameters: usize,
     /// The batch axis of the input and outputs: symbolic, or fixed.
@@ -127,7 +99,6 @@ impl Graph {
             outputs: Vec::new(),
             counter: 0,
             weights,
-            tuned_for: TunedFor::Any,
             parameters: 0,
             batch: Dim::Sym("batch"),
             output_dims: Vec::new(),

@@ -27,8 +27,8 @@ use smae_run::model::TaskModel;
 use smae_run::norm::{center_view, imagenet_pixels, IMAGENET_MEAN, IMAGENET_STD};
 use smae_run::{RunConfig, Task};
 
+pub use graph::Weights;
 use graph::{Dim, Graph};
-pub use graph::{TunedFor, Weights};
 pub use layout::Layout;
 
 type B = Flex;
@@ -42,8 +42,6 @@ pub struct ExportRequest {
     pub opset: i64,
     /// How the weights are stored: f32, f16 or int8 matrices.
     pub weights: Weights,
-    /// The runtime the graph's spelling is tuned for (see [`TunedFor`]).
-    pub tuned_for: TunedFor,
     pub verify: bool,
     /// Real images to verify on, besides random inputs.
     pub verify_images: Vec<PathBuf>,
@@ -68,7 +66,6 @@ impl ExportRequest {
             task: None,
             opset: 17,
             weights: Weights::F32,
-            tuned_for: TunedFor::Any,
             verify: false,
             verify_images: Vec::new(),
             ort_library: None,
@@ -84,7 +81,6 @@ impl ExportRequest {
 #[derive(Debug, Clone, Copy)]
 pub struct GraphOptions {
     pub weights: Weights,
-    pub tuned_for: TunedFor,
     pub opset: i64,
     pub layout: Layout,
     pub batch: Option<usize>,
@@ -95,7 +91,6 @@ impl GraphOptions {
     pub fn plain() -> Self {
         Self {
             weights: Weights::F32,
-            tuned_for: TunedFor::Any,
             opset: 17,
             layout: Layout::Plain,
             batch: None,
@@ -122,7 +117,6 @@ pub struct ExportReport {
     pub parameters: usize,
     pub export_seconds: f64,
     pub weights: Weights,
-    pub tuned_for: TunedFor,
     pub layout: Layout,
     pub tolerance: f64,
     pub parity: Vec<Parity>,
@@ -195,7 +189,6 @@ fn card(
             "model": config.model_name(),
             "vit": config.vit(),
             "weights": req.weights,
-            "tuned_for": req.tuned_for,
             "pretrain": pretrain.as_ref().map_or_else(|| summary(config), summary),
             "finetune": finetune.map(|c| serde_json::json!({
                 "task": c.task, "data": c.data, "epochs": c.epochs, "init": c.init,
@@ -229,7 +222,6 @@ pub fn to_onnx<B: Backend>(
     metadata: impl FnOnce(Vec<OutputSpec>) -> Result<Vec<(String, String)>>,
 ) -> Result<(Vec<u8>, usize)> {
     let mut g = Graph::new(opts.weights, opts.opset);
-    g.tuned_for = opts.tuned_for;
     if let Some(n) = opts.batch {
         g.batch = Dim::Fixed(n);
     }
@@ -287,7 +279,6 @@ pub fn export(req: &ExportRequest) -> Result<ExportReport> {
     };
     let opts = GraphOptions {
         weights: req.weights,
-        tuned_for: req.tuned_for,
         opset: req.opset,
         layout: req.layout,
         batch: req.batch,
@@ -350,7 +341,6 @@ pub fn export(req: &ExportRequest) -> Result<ExportReport> {
         parameters,
         export_seconds,
         weights: req.weights,
-        tuned_for: req.tuned_for,
         layout: req.layout,
         tolerance: tolerance(req.weights),
         parity,

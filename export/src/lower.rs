@@ -11,7 +11,7 @@ use smae_models::init::LN_EPS;
 use smae_models::mlp::Mlp;
 use smae_models::Vit;
 
-use crate::graph::{Attr, Graph, TunedFor};
+use crate::graph::{Attr, Graph};
 
 /// A tensor's shape and values.
 pub fn data<B: Backend, const D: usize>(t: Tensor<B, D>) -> (Vec<usize>, Vec<f32>) {
@@ -53,29 +53,15 @@ pub fn linear<B: Backend>(g: &mut Graph, x: &str, l: &Linear<B>) -> String {
     }
 }
 
-/// LayerNorm over the last axis: ONNX's LayerNormalization, or, tuned for
-/// tract, `(x - mean) / sqrt(var + eps) * gamma + beta` with both means
-/// MatMuls against a constant `[d, 1]` column of `1/d` (see [`TunedFor`]).
 pub fn layer_norm<B: Backend>(g: &mut Graph, x: &str, ln: &LayerNorm<B>) -> String {
-    let d = ln.gamma.dims()[0];
     let gamma = weight(g, "ln_g", ln.gamma.val());
     let beta = match &ln.beta {
         Some(b) => weight(g, "ln_b", b.val()),
-        None => g.constant("ln_b", &[d], &vec![0.0; d]),
+        None => {
+            let n = ln.gamma.dims()[0];
+            g.constant("ln_b", &[n], &vec![0.0; n])
+        }
     };
-    if g.tuned_for == TunedFor::Tract {
-        let mean_of = g.constant("ln_mean", &[d, 1], &vec![1.0 / d as f32; d]);
-        let mean = g.node("MatMul", &[x, &mean_of], vec![]);
-        let centred = g.node("Sub", &[x, &mean], vec![]);
-        let square = g.node("Mul", &[&centred, &centred], vec![]);
-        let var = g.node("MatMul", &[&square, &mean_of], vec![]);
-        let eps = g.scalar("ln_eps", LN_EPS as f32);
-        let var = g.node("Add", &[&var, &eps], vec![]);
-        let std = g.node("Sqrt", &[&var], vec![]);
-        let y = g.node("Div", &[&centred, &std], vec![]);
-        let y = g.node("Mul", &[&y, &gamma], vec![]);
-        return g.node("Add", &[&y, &beta], vec![]);
-    }
     g.node(
         "LayerNormalization",
         &[x, &gamma, &beta],

@@ -25,11 +25,6 @@ struct Cli {
     /// quarter of the size; computed in float32; verified within the int8 tolerance).
     #[arg(long)]
     int8: bool,
-    /// any: standard operators (ONNX Runtime's fused LayerNorm; what GIS tools run);
-    /// tract: LayerNorm written with MatMul means, faster on tract (smae-infer
-    /// --backend tract, embedded targets) and slower on ONNX Runtime.
-    #[arg(long, default_value = "any")]
-    tuned_for: String,
     /// Compare the graph with Burn on tract and ONNX Runtime; fail (and write nothing) over tolerance.
     #[arg(long)]
     verify: bool,
@@ -66,7 +61,6 @@ fn fail(e: impl std::fmt::Display) -> ! {
 fn main() {
     let cli = Cli::parse();
     let layout = smae_export::Layout::parse(&cli.layout).unwrap_or_else(|e| fail(e));
-    let tuned_for = smae_export::TunedFor::parse(&cli.tuned_for).unwrap_or_else(|e| fail(e));
     let batch = match cli.batch.as_str() {
         "dynamic" => None,
         b => Some(
@@ -86,7 +80,6 @@ fn main() {
         } else {
             smae_export::Weights::F32
         },
-        tuned_for,
         verify: cli.verify,
         verify_images: cli.verify_image,
         ort_library: cli.ort_lib,
