@@ -257,4 +257,17 @@ fn every_task_exports_and_matches_burn() {
         .collect();
     assert!(counts[0] > 20, "{text}");
     assert_eq!(counts[0], counts[1], "weights not int8: {text}");
+
+    // The tolerance is per task: a classifier's probabilities are held to
+    // 2e-3 as int8, tighter than the segmenter's 1e-2, and pass.
+    assert_eq!(r8.tolerance, 1e-2);
+    let mut req = request(&d.join("cls-run"), &d.join("cls8.onnx"));
+    req.weights = smae_export::Weights::Int8;
+    let c8 = export(&req).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(c8.tolerance, 2e-3);
+    assert!(
+        c8.parity.iter().all(|p| p.pass && p.max_rel <= 2e-3),
+        "{:?}",
+        c8.parity
+    );
 }
