@@ -297,6 +297,7 @@ pub fn export(req: &ExportRequest) -> Result<ExportReport> {
         layout: req.layout,
         batch: req.batch,
     };
+    let tol = tolerance(model.task(), req.weights);
     let mut card_out = None;
     let (bytes, parameters) = to_onnx(&model, size, classes, &opts, |outputs| {
         let card = card(req, &config, model.task(), (size, patch), outputs)?;
@@ -339,7 +340,7 @@ pub fn export(req: &ExportRequest) -> Result<ExportReport> {
                 req.ort_library.as_deref(),
             )?;
         }
-        check_parity(&parity, tolerance(model.task(), req.weights))
+        check_parity(&parity, tol)
     })?;
     if let Some(item) = &req.stac {
         let facts = stac::GraphFacts {
@@ -356,7 +357,7 @@ pub fn export(req: &ExportRequest) -> Result<ExportReport> {
         export_seconds,
         weights: req.weights,
         layout: req.layout,
-        tolerance: tolerance(model.task(), req.weights),
+        tolerance: tol,
         parity,
         stac: req.stac.clone(),
     })

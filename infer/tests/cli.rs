@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{data, fixture, hidden_files, scratch};
+use common::{data, fixture, hidden_files, read_u8, scratch};
 use std::process::Command;
 
 use gdal::raster::Buffer;
@@ -305,14 +305,7 @@ fn nan_pixels_are_nodata() {
         err.contains("warning: 500 NaN pixels were treated as nodata"),
         "{err}"
     );
-    let ds = gdal::Dataset::open(&out).unwrap();
-    let v = ds
-        .rasterband(1)
-        .unwrap()
-        .read_band_as::<u8>()
-        .unwrap()
-        .into_shape_and_vec()
-        .1;
+    let (_, _, v) = read_u8(&out);
     for (i, c) in v.iter().enumerate() {
         assert_eq!(*c, if i % 60 < 10 { 255 } else { 1 }, "pixel {i}");
     }
@@ -444,17 +437,7 @@ fn many_scenes_in_one_run() {
         "--quiet",
     ]);
     assert_eq!(code, 0, "{err}");
-    let read = |p: &Path| {
-        gdal::Dataset::open(p)
-            .unwrap()
-            .rasterband(1)
-            .unwrap()
-            .read_band_as::<u8>()
-            .unwrap()
-            .into_shape_and_vec()
-            .1
-    };
-    assert_eq!(read(&out.join("OSBS_029.tif")), read(&single));
+    assert_eq!(read_u8(&out.join("OSBS_029.tif")).2, read_u8(&single).2);
 
     // a re-run skips what is finished, and succeeds once the list is fixed
     std::fs::write(&list, format!("{}\n", b.display())).unwrap();

@@ -223,13 +223,7 @@ fn probabilities_beside_the_class_map() {
     m.run(&input, &out2, &opts).unwrap();
     let ds2 = Dataset::open(probabilities_path(&out2)).unwrap();
     assert_eq!(ds2.raster_count(), 1);
-    let conf = ds2
-        .rasterband(1)
-        .unwrap()
-        .read_band_as::<u8>()
-        .unwrap()
-        .into_shape_and_vec()
-        .1;
+    let (_, _, conf) = read_u8(&probabilities_path(&out2));
     assert!((0..w * h).all(|i| conf[i] == p0[i].max(p1[i]) || !valid[i]));
 
     // only segment models have them
