@@ -30,7 +30,27 @@ step cargo fmt --all -- --check
 # Burn twice. The tests use the CPU backend, the same code in both builds,
 # and check that `--device cuda` fails loudly here (no GPU).
 export CUDARC_CUDA_VERSION=13000
-step cargo test --workspace --features cuda --timings
+step cargo test --workspace --features cuda --timings --no-run
+# The wgpu tests (tests/tests/wgpu) spend their time compiling kernels for
+# lavapipe on CubeCL's one device thread, most of the suite's time on a
+# core of its own: their binary runs beside the rest of the suite, which
+# skips them, and its output follows the suite's.
+wgpu_test=$(cargo test --workspace --features cuda --test wgpu --no-run --message-format=json |
+  python3 -c 'import json, sys
+print(next(m["executable"] for m in map(json.loads, sys.stdin)
+           if m.get("target", {}).get("name") == "wgpu" and m.get("executable")))')
+wgpu_log=target/wgpu-tests.log
+(cd tests && exec "$wgpu_test") >"$wgpu_log" 2>&1 &
+wgpu_pid=$!
+trap 'kill $wgpu_pid 2>/dev/null || true' EXIT
+t0=$SECONDS
+step cargo test --workspace --features cuda -- --skip lavapipe::
+wgpu_rc=0
+wait $wgpu_pid || wgpu_rc=$?
+trap - EXIT
+cat "$wgpu_log"
+echo "test.sh: the wgpu tests ended $((SECONDS - t0)) s after the suite started (exit $wgpu_rc)" >&2
+[ $wgpu_rc = 0 ] || { echo "error: the wgpu tests failed (exit $wgpu_rc)" >&2; exit 1; }
 # clippy also type-checks the build without the cuda feature (a library
 # user's default).
 step cargo clippy --workspace --all-targets -- -D warnings

@@ -94,7 +94,7 @@ impl<B: Backend> Up4<B> {
 /// src/kernel/conv/im2col.rs, `is_spatial_contiguous` never checks the batch
 /// stride) reads such an input as packed rows: every image after the first
 /// was shifted by one token on CUDA and wgpu (UperNet's lateral 1x1 conv on
-/// the identity-scale level; tests/tests/wgpu.rs holds it).
+/// the identity-scale level; tests/tests/wgpu/lavapipe.rs holds it).
 pub fn tokens_to_map<B: Backend>(tokens: Tensor<B, 3>, gh: usize, gw: usize) -> Tensor<B, 4> {
     let [b, n, d] = tokens.dims();
     tokens
