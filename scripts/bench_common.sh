@@ -1,10 +1,9 @@
-# Shared by the inference benchmarks (scripts/bench_infer.sh,
+# Shared by the inference benchmarks (scripts/bench_infer.sh, bench_seg_int8.sh,
 # scripts/bench_tract.sh); source it from the repository root. It sets up,
 # builds smae-infer (release, with its tract profiler) and the trainer and
 # exporter as scripts/test.sh builds them (one build of Burn), and defines
 # the benchmark models and scenes.
 scripts/setup.sh >/dev/null
-.venv/bin/python -m pip install --quiet --disable-pip-version-check rasterio==1.4.3
 cargo build --quiet --release -p smae-infer --bins --example tract_profile
 CUDARC_CUDA_VERSION=13000 cargo build --quiet --workspace --features cuda --bins
 export ORT_DYLIB_PATH="$PWD/.ort/libonnxruntime.so"

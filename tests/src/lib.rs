@@ -146,6 +146,9 @@ pub fn crown_mask(w: u32, h: u32) -> image::GrayImage {
 ///   the chip, open when < 10%;
 /// * `seg/{images,masks}/`: 64 px tiles with crown masks (ellipses in the
 ///   boxes, 1 = crown, 0 = other);
+/// * `seg-west/{images,masks}/`: the `seg` tiles that lie wholly in the
+///   scene's left half, and `scene/crowns.png`, the whole scene's crown mask:
+///   a segmenter trained on the west is scored on the unseen east half;
 /// * `det/{train,val}/`: the left and right halves of the scene with their
 ///   crowns as DeepForest CSV (boxes assigned by centre).
 pub fn neon_tasks(out: &Path) {
@@ -159,6 +162,9 @@ pub fn neon_tasks(out: &Path) {
         "cls/open",
         "seg/images",
         "seg/masks",
+        "seg-west/images",
+        "seg-west/masks",
+        "scene",
         "det/train",
         "det/val",
     ] {
@@ -197,8 +203,18 @@ pub fn neon_tasks(out: &Path) {
                 .to_image()
                 .save(out.join("seg/masks").join(&name))
                 .unwrap();
+            if x + 64 <= w / 2 {
+                for part in ["images", "masks"] {
+                    std::fs::copy(
+                        out.join("seg").join(part).join(&name),
+                        out.join("seg-west").join(part).join(&name),
+                    )
+                    .unwrap();
+                }
+            }
         }
     }
+    mask.save(out.join("scene/crowns.png")).unwrap();
     let half = w / 2;
     for (part, x0) in [("train", 0u32), ("val", half)] {
         image::imageops::crop_imm(&img, x0, 0, half, h)
