@@ -28,11 +28,13 @@
 #   SMAE_STUDY_TASKS       detect,classify,segment (default all three)
 #   SMAE_STUDY_VARIANTS    a subset of the runs above, plus scratch (default all)
 #   SMAE_STUDY_DET_EPOCHS  detector fine-tuning epochs (default 3, the main job's)
+#   SMAE_STUDY_PRETRAIN_SEED  the pre-training seed (default 0); another seed's runs
+#                          live under runs/study/E<epochs>-<model>-p<seed>/
 #   SMAE_MODEL, SMAE_DEVICE as in scripts/main.sh (vit-tiny, cpu)
 #   SMAE_STUDY_OUT         the results folder (default results/study)
 #   SMAE_BIN               a folder with a built smae-train (e.g. a release build, or the
 #                          test build's target/debug); default: build it here
-# Runs live under runs/study/E<epochs>/; a second call reuses finished ones.
+# Runs live under runs/study/E<epochs>-<model>/; a second call reuses finished ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -56,7 +58,9 @@ out=${SMAE_STUDY_OUT:-results/study}
 all="mae topk-e uniform-e sample-e topk-t uniform-t sample-t topk-half topk-infobatch-e scratch"
 variants=${SMAE_STUDY_VARIANTS:-$all}
 variants=${variants//,/ }
+pseed=${SMAE_STUDY_PRETRAIN_SEED:-0}
 work=runs/study/E$E-$model
+[ "$pseed" = 0 ] || work=$work-p$pseed
 mkdir -p "$out" "$work"
 started=$(date +%s)
 say() { echo "study: $*" >&2; }
@@ -129,7 +133,7 @@ for v in $variants; do
     # shellcheck disable=SC2086
     "$bin/smae-train" pretrain --data data/neon-chips --output "$run" --method "${v_method[$v]}" \
       --selection "${v_sel[$v]}" "${arch[@]}" --epochs "${v_epochs[$v]}" --lr 1e-3 \
-      --warmup-epochs 3 --seed 0 --log-every 1 --quiet ${v_extra[$v]:-}
+      --warmup-epochs 3 --seed "$pseed" --log-every 1 --quiet ${v_extra[$v]:-}
     t1=$(date +%s.%N)
     .venv/bin/python -c "print(round($t1 - $t0, 1))" >"$run/.done"
   fi
