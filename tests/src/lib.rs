@@ -156,6 +156,7 @@ pub fn neon_tasks(out: &Path) {
         .unwrap()
         .to_rgb8();
     let (w, h) = img.dimensions();
+    let half = w / 2;
     let mask = crown_mask(w, h);
     for d in [
         "cls/canopy",
@@ -203,7 +204,7 @@ pub fn neon_tasks(out: &Path) {
                 .to_image()
                 .save(out.join("seg/masks").join(&name))
                 .unwrap();
-            if x + 64 <= w / 2 {
+            if x + 64 <= half {
                 for part in ["images", "masks"] {
                     std::fs::copy(
                         out.join("seg").join(part).join(&name),
@@ -215,7 +216,6 @@ pub fn neon_tasks(out: &Path) {
         }
     }
     mask.save(out.join("scene/crowns.png")).unwrap();
-    let half = w / 2;
     for (part, x0) in [("train", 0u32), ("val", half)] {
         image::imageops::crop_imm(&img, x0, 0, half, h)
             .to_image()

@@ -233,6 +233,25 @@ fn segmentation_eval_is_smae_infer() {
     std::fs::copy(data("deepforest/OSBS_029.tif"), &scene_path).unwrap();
     let mask = crown_mask(400, 400);
     mask.save(held.join("masks/OSBS_029.png")).unwrap();
+    // What scripts/bench_seg_int8.sh reads: the scene's mask, and the 64 px
+    // tiles wholly in the west half (x 0, 48, 96 by 8 rows).
+    let scene_mask = image::open(d.join("scene/crowns.png")).unwrap();
+    assert_eq!(scene_mask.to_luma8(), mask);
+    let names = |sub: &str| {
+        let mut v: Vec<String> = std::fs::read_dir(d.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    let west: Vec<String> = names("seg/images")
+        .into_iter()
+        .filter(|n| n[..3].parse::<u32>().unwrap() + 64 <= 200)
+        .collect();
+    assert_eq!(west.len(), 24);
+    assert_eq!(names("seg-west/images"), west);
+    assert_eq!(names("seg-west/masks"), west);
     let run = d.join("seg");
     finetune(
         "segment",
