@@ -1,7 +1,7 @@
 //! Round-trip fixtures: small seeded models of every task exported to ONNX,
 //! with an input batch and the Burn outputs. The `roundtrip/` crate imports
-//! the ONNX files back into Burn with burn-onnx at build time and checks the
-//! imported models reproduce the outputs.
+//! the ONNX files back into Burn with burn-onnx (code generated into
+//! `roundtrip/model/`) and checks the imported models reproduce the outputs.
 
 use anyhow::Result;
 use burn::backend::flex::FlexDevice;

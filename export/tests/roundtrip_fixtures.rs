@@ -18,7 +18,9 @@ fn roundtrip_fixtures_are_current() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../roundtrip/fixtures");
     // the tolerance of `smae-export --verify` for f32 weights
     let tolerance = smae_export::tolerance("embed", smae_export::Weights::F32) as f32;
-    let stale = "is stale: run `CUDARC_CUDA_VERSION=13000 cargo run --features cuda --example roundtrip_fixtures`";
+    let stale = "is stale: run `CUDARC_CUDA_VERSION=13000 cargo run --features cuda --example roundtrip_fixtures`, \
+        then `CUDARC_CUDA_VERSION=13000 cargo build --workspace --features cuda,smae-roundtrip/regenerate` \
+        (burn-onnx's code for them in roundtrip/model)";
     let fixtures = smae_export::roundtrip::fixtures().unwrap();
     assert_eq!(fixtures.len(), 5);
     for f in fixtures {
