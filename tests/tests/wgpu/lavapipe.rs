@@ -39,10 +39,13 @@ type Gpu = Autodiff<Wgpu>;
 /// XDG_RUNTIME_DIR is unset; point it at a private folder. CubeCL's
 /// autotuning compiles and times every candidate kernel of a matmul or
 /// reduction, which lavapipe compiles slowly on the CPU: keep it minimal
-/// (it picks among kernels that all compute the same result).
+/// (it picks among kernels that all compute the same result), and start
+/// from the choices it made here before (`autotune/`, its cache for these
+/// tests on lavapipe), so that only the chosen kernels are compiled.
 fn gpu() -> WgpuDevice {
     static INIT: std::sync::Once = std::sync::Once::new();
     INIT.call_once(|| {
+        seed_autotune_cache();
         if std::env::var_os("CUBECL_AUTOTUNE_LEVEL").is_none() {
             // SAFETY: as below.
             unsafe { std::env::set_var("CUBECL_AUTOTUNE_LEVEL", "minimal") };
@@ -56,6 +59,33 @@ fn gpu() -> WgpuDevice {
         }
     });
     WgpuDevice::DefaultDevice
+}
+
+/// Copies `autotune/` into CubeCL's cache for this package (`target/autotune`
+/// beside the nearest Cargo.toml above the working directory, i.e. tests/:
+/// cargo runs tests there) unless it has one. Keys not in it (another
+/// device, a changed test) are tuned as usual and appended there.
+fn seed_autotune_cache() {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (seed, cache) = (
+        here.join("tests/wgpu/autotune"),
+        here.join("target/autotune"),
+    );
+    if cache.exists() || std::env::current_dir().ok().as_deref() != Some(here) {
+        return;
+    }
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    copy(&seed, &cache);
 }
 
 const SIZE: usize = 32;
