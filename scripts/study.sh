@@ -33,7 +33,11 @@
 #   SMAE_MODEL, SMAE_DEVICE as in scripts/main.sh (vit-tiny, cpu)
 #   SMAE_STUDY_OUT         the results folder (default results/study)
 #   SMAE_BIN               a folder with a built smae-train (e.g. a release build, or the
-#                          test build's target/debug); default: build it here
+#                          test build's target/debug); default: build it here. The dev
+#                          build's smae-train crate is unoptimised since 2026-12-07 (SelectiveMAE
+#                          steps 15% slower, MAE 5%): the step times of a results folder
+#                          (step_seconds.csv) hold for the binary that measured them, so
+#                          compare equal-time variants within one folder
 # Runs live under runs/study/E<epochs>-<model>/; a second call reuses finished ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
