@@ -1,10 +1,11 @@
 //! With `--features regenerate`: generates Burn code for every fixture ONNX
 //! file (written by smae-export's `roundtrip_fixtures` example) with
 //! burn-onnx, weights embedded, into `model/` (committed), with the
-//! fixtures' SHA-256 in `model/fixtures.sha256` so that a test sees when
-//! the code no longer matches them. Without the feature it does nothing:
-//! burn-onnx, and the second, host-side copy of Burn it brings, are then
-//! not compiled (a third of the workspace's build).
+//! fixtures' SHA-256 in `model/fixtures.sha256` so that a test sees when the
+//! code no longer matches them. A regeneration rewrites the `.bpk` files
+//! with new random parameter ids (the weights' bytes unchanged). Without the
+//! feature it does nothing: burn-onnx, and the second, host-side copy of Burn
+//! it brings, are then not compiled (about 470 s of units, BENCHMARKS.md).
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
