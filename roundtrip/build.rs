@@ -16,8 +16,6 @@ fn main() {
 #[cfg(feature = "regenerate")]
 mod regenerate {
     use burn_onnx::{LoadStrategy, ModelGen};
-    use sha2::{Digest, Sha256};
-    use std::fmt::Write;
     use std::path::Path;
 
     pub fn run() {
@@ -46,13 +44,7 @@ mod regenerate {
                 model.join(format!("{task}.bpk")),
             )
             .unwrap();
-            let bytes = std::fs::read(manifest.join(&onnx)).unwrap();
-            let hex = Sha256::digest(&bytes)
-                .iter()
-                .fold(String::new(), |mut s, b| {
-                    let _ = write!(s, "{b:02x}");
-                    s
-                });
+            let hex = smae_testkit::sha256_hex(&std::fs::read(manifest.join(&onnx)).unwrap());
             sums.push_str(&format!("{hex}  {onnx}\n"));
         }
         std::fs::write(model.join("fixtures.sha256"), sums).unwrap();

@@ -81,28 +81,18 @@ fn detect_obb_round_trips() {
 /// regenerating the code fails here.
 #[test]
 fn generated_code_matches_the_fixtures() {
-    use sha2::{Digest, Sha256};
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let sums = std::fs::read_to_string(root.join("model/fixtures.sha256")).unwrap();
-    let mut files = 0;
-    for line in sums.lines() {
-        let (want, onnx) = line.split_once("  ").expect("sha256sum format");
-        let bytes = std::fs::read(root.join(onnx)).unwrap();
-        let got: String = Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        assert_eq!(
-            got, want,
-            "{onnx} changed since model/ was generated: run \
-             `CUDARC_CUDA_VERSION=13000 cargo build --workspace --features cuda,smae-roundtrip/regenerate`"
-        );
-        files += 1;
-    }
+    let listed = smae_testkit::check_sha256sums(
+        root,
+        &sums,
+        "changed since model/ was generated: run \
+         `CUDARC_CUDA_VERSION=13000 cargo build --workspace --features cuda,smae-roundtrip/regenerate`",
+    );
     let onnx = std::fs::read_dir(root.join("fixtures"))
         .unwrap()
         .filter(|e| e.as_ref().unwrap().path().extension() == Some("onnx".as_ref()))
         .count();
-    assert_eq!(files, onnx, "a fixture without generated code");
-    assert_eq!(files, 5);
+    assert_eq!(listed.len(), onnx, "a fixture without generated code");
+    assert_eq!(listed.len(), 5);
 }

@@ -148,10 +148,32 @@ pub fn gdal_tool(tool: &str, args: &[&str]) {
     );
 }
 
+/// A file's SHA-256 as lowercase hex, as `sha256sum` prints it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// Checks every file a `sha256sum`-format `manifest` lists (paths relative
+/// to `dir`, a leading `./` allowed) against its checksum, panicking with
+/// `stale` after the file's name on the first that differs; returns the
+/// listed paths in order.
+#[track_caller]
+pub fn check_sha256sums(dir: &Path, manifest: &str, stale: &str) -> Vec<String> {
+    let mut listed = Vec::new();
+    for line in manifest.lines().filter(|l| !l.trim().is_empty()) {
+        let (want, rel) = line.split_once("  ").expect("sha256sum format");
+        let rel = rel.trim_start_matches("./");
+        let bytes = std::fs::read(dir.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        assert_eq!(sha256_hex(&bytes), want, "{rel} {stale}");
+        listed.push(rel.to_string());
+    }
+    listed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sha2::{Digest, Sha256};
 
     /// Every file listed in tests/data/SHA256SUMS is present and intact, and
     /// every file in the folder is listed (so SOURCES.md covers it).
@@ -159,18 +181,7 @@ mod tests {
     fn checksums_match() {
         let dir = data_dir();
         let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).expect("SHA256SUMS");
-        let mut listed = Vec::new();
-        for line in sums.lines().filter(|l| !l.trim().is_empty()) {
-            let (want, rel) = line.split_once("  ").expect("sha256sum format");
-            let rel = rel.trim_start_matches("./");
-            let bytes = std::fs::read(dir.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
-            let got: String = Sha256::digest(&bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            assert_eq!(got, want, "{rel} differs from SHA256SUMS");
-            listed.push(rel.to_string());
-        }
+        let mut listed = check_sha256sums(&dir, &sums, "differs from SHA256SUMS");
         let sources = std::fs::read_to_string(dir.join("SOURCES.md")).expect("SOURCES.md");
         for rel in &listed {
             assert!(sources.contains(rel.as_str()), "{rel} not in SOURCES.md");
