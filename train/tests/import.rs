@@ -209,10 +209,11 @@ fn export_timm_round_trips() {
 }
 
 /// Every ViT size imports under its preset name; checked with one block each
-/// (the per-block layout repeats) so the test stays small.
+/// (the per-block layout repeats) so the test stays small. Each size gets its
+/// own scratch folder, removed before the next: one ViT-H block is 80 MB on
+/// disk, twice (source and run), and CI machines can be short of space.
 #[test]
 fn every_preset_and_patch_14() {
-    let dir = scratch("presets");
     for (model, patch) in [
         ("vit-small", 16),
         ("vit-small", 14),
@@ -224,6 +225,7 @@ fn every_preset_and_patch_14() {
         cfg.patch_size = patch;
         cfg.depth = 1;
         let src = Vit::<Flex>::new(&cfg, &FlexDevice);
+        let dir = scratch(&format!("preset-{model}-{patch}"));
         let file = dir.join(format!("{model}-{patch}.safetensors"));
         smae_run::weights::save_official(&src, &file, &[]).unwrap();
         let (raw, source) = read_checkpoint(&file).unwrap();
