@@ -44,7 +44,8 @@ wgpu_log=target/wgpu-tests.log
 wgpu_pid=$!
 trap 'kill $wgpu_pid 2>/dev/null || true' EXIT
 t0=$SECONDS
-step cargo test --workspace --features cuda -- --skip lavapipe::
+# --no-fail-fast: one failing test binary does not hide the others' results.
+step cargo test --workspace --features cuda --no-fail-fast -- --skip lavapipe::
 wgpu_rc=0
 wait $wgpu_pid || wgpu_rc=$?
 trap - EXIT
