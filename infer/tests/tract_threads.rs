@@ -7,6 +7,7 @@
 mod common;
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use common::{data, fixture, read_u8, scratch};
 use ndarray::{s, Array4, ArrayD};
@@ -29,14 +30,25 @@ fn tract_threads_give_the_same_outputs() {
     let batch = Array4::from_shape_fn((3, c, s, s), |(b, k, y, x)| {
         ((b * 7 + k * 5 + y * 3 + x) % 17) as f32 / 8.0 - 1.0
     });
+    let pool_threads = || {
+        thread_names()
+            .iter()
+            .filter(|name| name.starts_with("smae-tract"))
+            .count()
+    };
     let run = |threads: usize, n: usize| {
         let mut e =
             engine::open(&path, Backend::Tract, ExecutionDevice::Cpu, threads, None).unwrap();
         let out = e.run(batch.slice(s![..n, .., .., ..])).unwrap();
-        let pool = thread_names()
-            .iter()
-            .filter(|name| name.starts_with("smae-tract"))
-            .count();
+        // A new thread names itself once it first runs, which on a loaded
+        // machine can come after the run it was started for: wait for the
+        // pool's threads (up to a minute) while the engine lives.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut pool = pool_threads();
+        while threads > 1 && pool < threads && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            pool = pool_threads();
+        }
         (out, pool)
     };
     let same = |a: &[ArrayD<f32>], b: &[ArrayD<f32>], what: &str| {
