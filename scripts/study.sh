@@ -25,7 +25,7 @@
 # Knobs (the defaults are the full study):
 #   SMAE_STUDY_EPOCHS      MAE's pre-training epochs E (default 40, the main job's)
 #   SMAE_STUDY_SEEDS       fine-tuning seeds (default 0,1,2,3,4)
-#   SMAE_STUDY_TASKS       detect,classify,segment (default all three)
+#   SMAE_STUDY_TASKS       detect,classify,segment (default all three); none: pre-train only
 #   SMAE_STUDY_VARIANTS    a subset of the runs above, plus scratch (default all)
 #   SMAE_STUDY_DET_EPOCHS  detector fine-tuning epochs (default 3, the main job's)
 #   SMAE_STUDY_PRETRAIN_SEED  the pre-training seed (default 0); another seed's runs
@@ -39,6 +39,14 @@
 #                          (step_seconds.csv) hold for the binary that measured them, so
 #                          compare equal-time variants within one folder
 # Runs live under runs/study/E<epochs>-<model>/; a second call reuses finished ones.
+#
+# A call adds to its results folder: the rows of runs.csv and downstream.csv
+# that it computes (its variants, tasks and seeds) replace those of an earlier
+# call, the others stay, so a folder grows by variant, task or seed a call at a
+# time. The folder also keeps the step times (step_seconds.csv; a fresh
+# checkout's call reuses them, so equal-time variants get the same epochs, and
+# benches only the methods that lack one) and each pre-training's loss log
+# (logs/), so that it redraws without runs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -55,6 +63,7 @@ fi
 E=${SMAE_STUDY_EPOCHS:-40}
 seeds=${SMAE_STUDY_SEEDS:-0,1,2,3,4}
 tasks=${SMAE_STUDY_TASKS:-detect,classify,segment}
+[ "$tasks" = none ] && tasks=
 det_epochs=${SMAE_STUDY_DET_EPOCHS:-3}
 model=${SMAE_MODEL:-vit-tiny}
 device=${SMAE_DEVICE:-cpu}
@@ -65,7 +74,7 @@ variants=${variants//,/ }
 pseed=${SMAE_STUDY_PRETRAIN_SEED:-0}
 work=runs/study/E$E-$model
 [ "$pseed" = 0 ] || work=$work-p$pseed
-mkdir -p "$out" "$work"
+mkdir -p "$out/logs" "$work"
 started=$(date +%s)
 say() { echo "study: $*" >&2; }
 
@@ -84,20 +93,49 @@ esac
 arch=(--model "$model" --img-size 64 --patch-size 8 --decoder-dim 256 --decoder-depth 4
   --decoder-heads 8 --batch-size 16 --no-norm-pix --device "$device")
 
-# 1. Seconds per step of each method on the real chips (before any run).
+# Writes the rows of CSV file NEW over those of OLD with the same values in
+# the KEY columns (comma-separated), keeping OLD's other rows, into OLD.
+merge_rows() {
+  .venv/bin/python - "$1" "$2" "$3" <<'EOF'
+import csv, os, sys
+old, new, key = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+rows = list(csv.DictReader(open(new)))
+fields = next(csv.reader(open(new)))
+# a replaced row keeps its place; rows that are new come after the old ones
+fresh = {tuple(r[k] for k in key): r for r in rows}
+if os.path.exists(old):
+    merged = [fresh.pop(tuple(r[k] for k in key), r) for r in csv.DictReader(open(old))]
+    rows = merged + list(fresh.values())
+# grouped by task and variant in the order they first appear, seeds ascending
+order = {c: {} for c in ("task", "variant") if c in fields}
+for r in rows:
+    for c, seen in order.items():
+        seen.setdefault(r[c], len(seen))
+rows.sort(key=lambda r: tuple(order[c][r[c]] for c in order) + (int(r.get("seed", 0)),))
+with open(new, "w", newline="") as f:
+    w = csv.DictWriter(f, fields, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+os.replace(new, old)
+EOF
+}
+
+# 1. Seconds per step of each method on the real chips (before any run),
+# measured once per folder: the results folder's, else the runs folder's,
+# else `smae-train bench` here; a method without one is benched now.
 steps_csv=$work/step_seconds.csv
-if [ ! -s "$steps_csv" ]; then
-  echo "method,selection,step_s" >"$steps_csv.tmp"
-  for ms in mae:hog-topk selective:hog-topk selective:uniform selective:hog-sample; do
-    m=${ms%%:*} sel=${ms#*:}
-    say "bench $m $sel"
-    ms_step=$("$bin/smae-train" bench "${arch[@]}" --method "$m" --selection "$sel" \
-      --steps 8 --warmup 2 --data data/neon-chips | tail -1 |
-      .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["step_ms"])')
-    echo "$m,$sel,$(.venv/bin/python -c "print($ms_step/1000)")" >>"$steps_csv.tmp"
-  done
-  mv "$steps_csv.tmp" "$steps_csv"
-fi
+[ -s "$steps_csv" ] || [ ! -s "$out/step_seconds.csv" ] || cp "$out/step_seconds.csv" "$steps_csv"
+[ -s "$steps_csv" ] || echo "method,selection,step_s" >"$steps_csv"
+for ms in mae:hog-topk selective:hog-topk selective:uniform selective:hog-sample; do
+  m=${ms%%:*} sel=${ms#*:}
+  grep -q "^$m,$sel," "$steps_csv" && continue
+  say "bench $m $sel"
+  ms_step=$("$bin/smae-train" bench "${arch[@]}" --method "$m" --selection "$sel" \
+    --steps 8 --warmup 2 --data data/neon-chips | tail -1 |
+    .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["step_ms"])')
+  echo "$m,$sel,$(.venv/bin/python -c "print($ms_step/1000)")" >>"$steps_csv"
+done
+cp "$steps_csv" "$out/step_seconds.csv.tmp" && mv "$out/step_seconds.csv.tmp" "$out/step_seconds.csv"
 step_of() { awk -F, -v m="$1" -v s="$2" '$1==m && $2==s {print $3}' "$steps_csv"; }
 t_mae=$(step_of mae hog-topk)
 
@@ -141,6 +179,7 @@ for v in $variants; do
     t1=$(date +%s.%N)
     .venv/bin/python -c "print(round($t1 - $t0, 1))" >"$run/.done"
   fi
+  cp "$run/log.jsonl" "$out/logs/pre-$v.jsonl"
   .venv/bin/python - "$run" "$v" "${v_method[$v]}" "${v_sel[$v]}" "${v_extra[$v]:-}" \
     "$(step_of "${v_method[$v]}" "${v_sel[$v]}")" >>"$runs_csv.tmp" <<'EOF'
 import json, sys
@@ -153,7 +192,7 @@ print(f"{v},{method},{sel if method == 'selective' else 'random'},{int(bool(extr
       f"{cfg['epochs']},{steps},{float(step_s):.4f},{steps * float(step_s):.1f},{wall:.1f},{log[-1]['loss']:.4f}")
 EOF
 done
-mv "$runs_csv.tmp" "$runs_csv"
+merge_rows "$runs_csv" "$runs_csv.tmp" variant
 
 # 3. Fine-tuning per task, start and seed.
 ft_csv=$out/downstream.csv
@@ -193,7 +232,7 @@ EOF
     done
   done
 done
-mv "$ft_csv.tmp" "$ft_csv"
+merge_rows "$ft_csv" "$ft_csv.tmp" variant,task,seed
 
 # 4. Tables and plots.
 .venv/bin/python scripts/study_report.py "$work" "$out"

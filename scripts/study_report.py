@@ -3,8 +3,11 @@
 Reads OUT/runs.csv (one pre-training run per variant), OUT/downstream.csv
 (one fine-tuning per variant, task and seed) and the runs' log.jsonl, and
 writes OUT/summary.md (per variant and task: mean, sample standard
-deviation, min-max over seeds), OUT/score_vs_time.png (downstream score
-against pre-training time, mean with min-max bars) and OUT/loss_curves.png.
+deviation, min-max over seeds; Welch's t-test of the study's questions),
+OUT/score_vs_time.png (downstream score against pre-training time, mean
+with min-max bars) and OUT/loss_curves.png. A run's loss log is read from
+OUT/logs/pre-VARIANT.jsonl (study.sh copies it there, so a results folder
+redraws without its runs), else WORK/pre-VARIANT/log.jsonl.
 """
 
 import csv
@@ -15,8 +18,20 @@ from pathlib import Path
 
 import matplotlib
 
+from welch import welch
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+# The study's questions as pairs (a, b): is a's mean above b's?
+# SelectiveMAE against MAE (half, equal epochs, equal time), HOG selection
+# against uniform and hog-sample at equal budgets, InfoBatch against none,
+# and every start against scratch.
+QUESTIONS = [("topk-half", "mae"), ("topk-e", "mae"), ("topk-t", "mae"), ("uniform-e", "mae"),
+             ("uniform-t", "mae"), ("sample-e", "mae"), ("sample-t", "mae"),
+             ("topk-e", "uniform-e"), ("topk-t", "uniform-t"), ("topk-e", "sample-e"),
+             ("topk-t", "sample-t"), ("topk-infobatch-e", "topk-e"), ("topk-infobatch-e", "topk-half"),
+             ("mae", "scratch"), ("topk-e", "scratch"), ("uniform-e", "scratch")]
 
 work, out = Path(sys.argv[1]), Path(sys.argv[2])
 runs = {r["variant"]: r for r in csv.DictReader(open(out / "runs.csv"))}
@@ -51,47 +66,71 @@ for task in tasks:
         lines.append(f"| {v} | {rel} | {' / '.join(f'{x:.4f}' for x in s)} | {statistics.mean(s):.4f} | "
                      f"{sd:.4f} | {min(s):.4f}-{max(s):.4f} |")
     lines.append("")
+    tests = [(a, b, welch(scores(a, task), scores(b, task))) for a, b in QUESTIONS
+             if len(scores(a, task)) > 1 and len(scores(b, task)) > 1]
+    if tests:
+        lines.append(f"Welch's t-test, {task} (difference of the means, t, degrees of freedom, two-sided p)\n")
+        lines.append("| comparison | difference | t | df | p |")
+        lines.append("|---|---|---|---|---|")
+        for a, b, (t, df, p) in tests:
+            diff = statistics.mean(scores(a, task)) - statistics.mean(scores(b, task))
+            lines.append(f"| {a} vs {b} | {diff:+.4f} | {t:.2f} | {df:.1f} | {p:.3f} |")
+        lines.append("")
 (out / "summary.md").write_text("\n".join(lines))
 print("\n".join(lines))
 
+if not tasks:
+    print("study_report: no downstream results yet; score_vs_time.png is not drawn", file=sys.stderr)
 colours = {"mae": "black", "scratch": "grey"}
 markers = {"hog-topk": "o", "uniform": "s", "hog-sample": "^", "random": "D"}
-fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4.2), squeeze=False)
-for ax, task in zip(axes[0], tasks):
-    for v in variants:
-        s = scores(v, task)
-        if not s:
-            continue
-        x = float(runs[v]["train_s"]) / 60 if v in runs else 0.0
-        m = statistics.mean(s)
-        sel = runs[v]["selection"] if v in runs else "random"
-        if v in colours:
-            colour = colours[v]
-        elif "infobatch" in v:
-            colour = "tab:orange"
-        else:
-            colour = {"hog-topk": "tab:blue", "uniform": "tab:green", "hog-sample": "tab:red"}[sel]
-        ax.errorbar([x], [m], yerr=[[m - min(s)], [max(s) - m]], fmt=markers.get(sel, "o"),
-                    color=colour, capsize=3, label=v)
-        ax.annotate(v, (x, m), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    if t_mae:
-        ax.axvline(t_mae / 60, color="black", lw=0.5, ls=":")
-        ax.axvline(t_mae / 120, color="black", lw=0.5, ls="--")
-    ax.set_xlabel("pre-training time (min: steps x measured s/step)")
-    ax.set_ylabel(next(r["metric"] for r in rows if r["task"] == task))
-    ax.set_title(f"{task}: mean of {len(scores(variants[0], task))} seeds, min-max bars")
-axes[0][0].legend(fontsize=7, loc="best")
-fig.tight_layout()
-fig.savefig(out / "score_vs_time.png", dpi=110)
+if tasks:
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4.2), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        for v in variants:
+            s = scores(v, task)
+            if not s:
+                continue
+            x = float(runs[v]["train_s"]) / 60 if v in runs else 0.0
+            m = statistics.mean(s)
+            sel = runs[v]["selection"] if v in runs else "random"
+            if v in colours:
+                colour = colours[v]
+            elif "infobatch" in v:
+                colour = "tab:orange"
+            else:
+                colour = {"hog-topk": "tab:blue", "uniform": "tab:green", "hog-sample": "tab:red"}[sel]
+            ax.errorbar([x], [m], yerr=[[m - min(s)], [max(s) - m]], fmt=markers.get(sel, "o"),
+                        color=colour, capsize=3, label=v)
+            ax.annotate(v, (x, m), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        if t_mae:
+            ax.axvline(t_mae / 60, color="black", lw=0.5, ls=":")
+            ax.axvline(t_mae / 120, color="black", lw=0.5, ls="--")
+        ax.set_xlabel("pre-training time (min: steps x measured s/step)")
+        ax.set_ylabel(next(r["metric"] for r in rows if r["task"] == task))
+        counts = sorted({len(scores(v, task)) for v in variants} - {0})
+        n = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+        ax.set_title(f"{task}: mean of {n} seeds, min-max bars")
+    axes[0][0].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(out / "score_vs_time.png", dpi=110)
 
 fig, ax = plt.subplots(figsize=(7, 4.2))
+drawn = 0
 for v, r in runs.items():
-    log = [json.loads(line) for line in open(work / f"pre-{v}" / "log.jsonl")]
+    path = out / "logs" / f"pre-{v}.jsonl"
+    if not path.exists():
+        path = work / f"pre-{v}" / "log.jsonl"
+    if not path.exists():
+        print(f"study_report: no loss log for {v} ({path}); its curve is left out", file=sys.stderr)
+        continue
+    log = [json.loads(line) for line in open(path)]
     step_s = float(r["step_s"])
     ax.plot([e["step"] * step_s / 60 for e in log], [e["loss"] for e in log], lw=0.8, label=v)
-ax.set_xlabel("pre-training time (min)")
-ax.set_ylabel("reconstruction loss (pixel MSE on the reconstructed patches)")
-ax.set_yscale("log")
-ax.legend(fontsize=7)
-fig.tight_layout()
-fig.savefig(out / "loss_curves.png", dpi=110)
+    drawn += 1
+if drawn:
+    ax.set_xlabel("pre-training time (min)")
+    ax.set_ylabel("reconstruction loss (pixel MSE on the reconstructed patches)")
+    ax.set_yscale("log")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "loss_curves.png", dpi=110)

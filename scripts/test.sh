@@ -22,6 +22,8 @@ step scripts/setup.sh
 export ORT_DYLIB_PATH="$PWD/.ort/libonnxruntime.so"
 
 step cargo fmt --all -- --check
+# The study's statistics (scripts/welch.py) against printed t tables.
+step .venv/bin/python -m unittest discover -s scripts -p 'test_*.py'
 # One compilation serves the tests and the CUDA build check. The CUDA build
 # must succeed on machines without a CUDA toolkit (the driver and NVRTC are
 # loaded at run time; the CUDA API is pinned to 13.0, driver 580, as the GPU
