@@ -121,12 +121,18 @@ EOF
 }
 
 # 1. Seconds per step of each method on the real chips (before any run),
-# measured once per folder: the results folder's, else the runs folder's,
-# else `smae-train bench` here; a method without one is benched now.
+# measured once per folder: the results folder's (so folders that share
+# runs/ keep their own), else the runs folder's, else `smae-train bench`
+# here; a method without one is benched now.
 steps_csv=$work/step_seconds.csv
-[ -s "$steps_csv" ] || [ ! -s "$out/step_seconds.csv" ] || cp "$out/step_seconds.csv" "$steps_csv"
+[ ! -s "$out/step_seconds.csv" ] || cp "$out/step_seconds.csv" "$steps_csv"
 [ -s "$steps_csv" ] || echo "method,selection,step_s" >"$steps_csv"
-for ms in mae:hog-topk selective:hog-topk selective:uniform selective:hog-sample; do
+# the methods the listed variants use, MAE's always (it sets the time budget)
+needed=$(for v in mae $variants; do
+  case $v in mae) echo mae:hog-topk ;; topk-*) echo selective:hog-topk ;;
+    uniform-*) echo selective:uniform ;; sample-*) echo selective:hog-sample ;; esac
+done | sort -u)
+for ms in $needed; do
   m=${ms%%:*} sel=${ms#*:}
   grep -q "^$m,$sel," "$steps_csv" && continue
   say "bench $m $sel"
@@ -168,6 +174,13 @@ echo "variant,method,selection,infobatch,epochs,steps,step_s,train_s,wall_s,fina
 for v in $variants; do
   [ "$v" = scratch ] && continue
   run=$work/pre-$v
+  # a finished run is reused only with the epochs asked for (another
+  # folder's step times can give an equal-time variant other epochs)
+  if [ -f "$run/.done" ] && [ "$(.venv/bin/python -c 'import json, sys
+print(json.load(open(sys.argv[1]))["epochs"])' "$run/config.json")" != "${v_epochs[$v]}" ]; then
+    say "pre-train $v: the run has other epochs than ${v_epochs[$v]}, redoing it"
+    rm -f "$run/.done"
+  fi
   if [ ! -f "$run/.done" ]; then
     rm -rf "$run"
     say "pre-train $v (${v_method[$v]}, ${v_sel[$v]}, ${v_epochs[$v]} epochs ${v_extra[$v]:-})"
