@@ -178,8 +178,9 @@ for v in $variants; do
   # folder's step times can give an equal-time variant other epochs)
   if [ -f "$run/.done" ] && [ "$(.venv/bin/python -c 'import json, sys
 print(json.load(open(sys.argv[1]))["epochs"])' "$run/config.json")" != "${v_epochs[$v]}" ]; then
-    say "pre-train $v: the run has other epochs than ${v_epochs[$v]}, redoing it"
+    say "pre-train $v: the run has other epochs than ${v_epochs[$v]}, redoing it and its fine-tunings"
     rm -f "$run/.done"
+    rm -rf "$work"/ft-*-"$v"-s*
   fi
   if [ ! -f "$run/.done" ]; then
     rm -rf "$run"
