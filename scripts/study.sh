@@ -93,32 +93,8 @@ esac
 arch=(--model "$model" --img-size 64 --patch-size 8 --decoder-dim 256 --decoder-depth 4
   --decoder-heads 8 --batch-size 16 --no-norm-pix --device "$device")
 
-# Writes the rows of CSV file NEW over those of OLD with the same values in
-# the KEY columns (comma-separated), keeping OLD's other rows, into OLD.
-merge_rows() {
-  .venv/bin/python - "$1" "$2" "$3" <<'EOF'
-import csv, os, sys
-old, new, key = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
-rows = list(csv.DictReader(open(new)))
-fields = next(csv.reader(open(new)))
-# a replaced row keeps its place; rows that are new come after the old ones
-fresh = {tuple(r[k] for k in key): r for r in rows}
-if os.path.exists(old):
-    merged = [fresh.pop(tuple(r[k] for k in key), r) for r in csv.DictReader(open(old))]
-    rows = merged + list(fresh.values())
-# grouped by task and variant in the order they first appear, seeds ascending
-order = {c: {} for c in ("task", "variant") if c in fields}
-for r in rows:
-    for c, seen in order.items():
-        seen.setdefault(r[c], len(seen))
-rows.sort(key=lambda r: tuple(order[c][r[c]] for c in order) + (int(r.get("seed", 0)),))
-with open(new, "w", newline="") as f:
-    w = csv.DictWriter(f, fields, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-os.replace(new, old)
-EOF
-}
+# Adds a call's rows (NEW) to the results folder's CSV (OLD): scripts/merge_rows.py.
+merge_rows() { .venv/bin/python scripts/merge_rows.py "$1" "$2" "$3"; }
 
 # 1. Seconds per step of each method on the real chips (before any run),
 # measured once per folder: the results folder's (so folders that share
