@@ -49,16 +49,6 @@
 # (logs/), so that it redraws without runs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
-
-if [ -n "${SMAE_BIN:-}" ]; then
-  bin=$SMAE_BIN
-else
-  # the build scripts/main.sh and the tests share (see main.sh)
-  export CUDARC_CUDA_VERSION=${CUDARC_CUDA_VERSION:-13000}
-  cargo build --quiet --workspace --features cuda --bins
-  bin=target/debug
-fi
 
 E=${SMAE_STUDY_EPOCHS:-40}
 seeds=${SMAE_STUDY_SEEDS:-0,1,2,3,4}
@@ -71,6 +61,25 @@ out=${SMAE_STUDY_OUT:-results/study}
 all="mae topk-e uniform-e sample-e topk-t uniform-t sample-t topk-half topk-infobatch-e scratch"
 variants=${SMAE_STUDY_VARIANTS:-$all}
 variants=${variants//,/ }
+# a misspelt variant or task stops the call before any work
+for v in $variants; do
+  case " $all " in *" $v "*) ;; *) echo "error: unknown variant $v (of: $all)" >&2; exit 1 ;; esac
+done
+for t in ${tasks//,/ }; do
+  case $t in detect | classify | segment) ;;
+    *) echo "error: unknown task $t (of: detect,classify,segment)" >&2; exit 1 ;; esac
+done
+
+scripts/setup.sh
+
+if [ -n "${SMAE_BIN:-}" ]; then
+  bin=$SMAE_BIN
+else
+  # the build scripts/main.sh and the tests share (see main.sh)
+  export CUDARC_CUDA_VERSION=${CUDARC_CUDA_VERSION:-13000}
+  cargo build --quiet --workspace --features cuda --bins
+  bin=target/debug
+fi
 pseed=${SMAE_STUDY_PRETRAIN_SEED:-0}
 work=runs/study/E$E-$model
 [ "$pseed" = 0 ] || work=$work-p$pseed
@@ -134,8 +143,7 @@ for v in $variants; do
     scratch) continue ;;
     *)
       v_method[$v]=selective
-      case $v in topk-*) v_sel[$v]=hog-topk ;; uniform-*) v_sel[$v]=uniform ;; sample-*) v_sel[$v]=hog-sample ;;
-        *) echo "error: unknown variant $v (of: $all)" >&2; exit 1 ;; esac
+      case $v in topk-*) v_sel[$v]=hog-topk ;; uniform-*) v_sel[$v]=uniform ;; sample-*) v_sel[$v]=hog-sample ;; esac
       case $v in
         *-e) v_epochs[$v]=$E ;;
         *-t) v_epochs[$v]=$(epochs_for "${v_sel[$v]}" 1) ;;
@@ -196,7 +204,6 @@ for task in ${tasks//,/ }; do
       extra=(--img-size 32 --epochs 20 --batch-size 16 --lr 5e-4) ;;
     segment) data=data/osbs-tasks/seg
       extra=(--classes other,crown --img-size 64 --epochs 30 --batch-size 8 --lr 5e-4 --channels 64) ;;
-    *) echo "error: unknown task $task (of: detect,classify,segment)" >&2; exit 1 ;;
   esac
   for v in $variants; do
     if [ "$v" = scratch ]; then init=(--init none --model "$model" --patch-size 8)

@@ -22,8 +22,9 @@ step scripts/setup.sh
 export ORT_DYLIB_PATH="$PWD/.ort/libonnxruntime.so"
 
 step cargo fmt --all -- --check
-# The study's statistics (scripts/welch.py) against printed t tables, and
-# how it adds rows to a results folder (scripts/merge_rows.py).
+# The study's statistics (scripts/welch.py) against printed t tables, how it
+# adds rows to a results folder (scripts/merge_rows.py), and study.sh's
+# bookkeeping against a stub smae-train (scripts/test_study.py).
 step .venv/bin/python -m unittest discover -s scripts -p 'test_*.py'
 # One compilation serves the tests and the CUDA build check. The CUDA build
 # must succeed on machines without a CUDA toolkit (the driver and NVRTC are
