@@ -28,6 +28,7 @@
 #   SMAE_STUDY_TASKS       detect,classify,segment (default all three); none: pre-train only
 #   SMAE_STUDY_VARIANTS    a subset of the runs above, plus scratch (default all)
 #   SMAE_STUDY_DET_EPOCHS  detector fine-tuning epochs (default 3, the main job's)
+#   SMAE_STUDY_BENCH_ROUNDS  rounds of the step-time bench (default 5; median per method)
 #   SMAE_STUDY_PRETRAIN_SEED  the pre-training seed (default 0); another seed's runs
 #                          live under runs/study/E<epochs>-<model>-p<seed>/
 #   SMAE_MODEL, SMAE_DEVICE as in scripts/main.sh (vit-tiny, cpu)
@@ -81,6 +82,7 @@ else
   bin=target/debug
 fi
 pseed=${SMAE_STUDY_PRETRAIN_SEED:-0}
+bench_rounds=${SMAE_STUDY_BENCH_ROUNDS:-5}
 work=runs/study/E$E-$model
 [ "$pseed" = 0 ] || work=$work-p$pseed
 mkdir -p "$out/logs" "$work"
@@ -108,7 +110,8 @@ merge_rows() { .venv/bin/python scripts/merge_rows.py "$1" "$2" "$3"; }
 # 1. Seconds per step of each method on the real chips (before any run),
 # measured once per folder: the results folder's (so folders that share
 # runs/ keep their own), else the runs folder's, else `smae-train bench`
-# here; a method without one is benched now.
+# here; the methods without one are benched now, in alternating rounds
+# (scripts/step_times.py: the median of each).
 steps_csv=$work/step_seconds.csv
 [ ! -s "$out/step_seconds.csv" ] || cp "$out/step_seconds.csv" "$steps_csv"
 [ -s "$steps_csv" ] || echo "method,selection,step_s" >"$steps_csv"
@@ -117,15 +120,13 @@ needed=$(for v in mae $variants; do
   case $v in mae) echo mae:hog-topk ;; topk-*) echo selective:hog-topk ;;
     uniform-*) echo selective:uniform ;; sample-*) echo selective:hog-sample ;; esac
 done | sort -u)
-for ms in $needed; do
-  m=${ms%%:*} sel=${ms#*:}
-  grep -q "^$m,$sel," "$steps_csv" && continue
-  say "bench $m $sel"
-  ms_step=$("$bin/smae-train" bench "${arch[@]}" --method "$m" --selection "$sel" \
-    --steps 8 --warmup 2 --data data/neon-chips | tail -1 |
-    .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["step_ms"])')
-  echo "$m,$sel,$(.venv/bin/python -c "print($ms_step/1000)")" >>"$steps_csv"
-done
+missing=$(for ms in $needed; do grep -q "^${ms%:*},${ms#*:}," "$steps_csv" || echo "$ms"; done)
+if [ -n "$missing" ]; then
+  say "bench" $missing "($bench_rounds rounds)"
+  # shellcheck disable=SC2086
+  .venv/bin/python scripts/step_times.py "$bin/smae-train" "$bench_rounds" $missing -- "${arch[@]}" \
+    --steps 8 --warmup 2 --data data/neon-chips >>"$steps_csv"
+fi
 cp "$steps_csv" "$out/step_seconds.csv.tmp" && mv "$out/step_seconds.csv.tmp" "$out/step_seconds.csv"
 step_of() { awk -F, -v m="$1" -v s="$2" '$1==m && $2==s {print $3}' "$steps_csv"; }
 t_mae=$(step_of mae hog-topk)

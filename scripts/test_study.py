@@ -27,8 +27,13 @@ opt = lambda name: args[args.index(name) + 1]
 with open(os.environ["STUB_CALLS"], "a") as f:
     f.write(" ".join(args) + "\\n")
 if args[0] == "bench":
+    # a method's figures (ms/ms/...) are given out one per call, round by round
     table = dict(kv.split("=") for kv in os.environ["STUB_STEP_MS"].split(","))
-    print(json.dumps({{"step_ms": float(table[opt("--method") + ":" + opt("--selection")])}}))
+    key = opt("--method") + ":" + opt("--selection")
+    calls = [c for c in open(os.environ["STUB_CALLS"]) if c.startswith("bench") and
+             f"--method {{opt('--method')}} --selection {{opt('--selection')}}" in c]
+    figures = table[key].split("/")
+    print(json.dumps({{"step_ms": float(figures[(len(calls) - 1) % len(figures)])}}))
 elif args[0] == "pretrain":
     out, epochs = opt("--output"), int(opt("--epochs"))
     os.makedirs(out)
@@ -59,7 +64,8 @@ class Study(unittest.TestCase):
         self.dir = tempfile.TemporaryDirectory()
         root = self.root = Path(self.dir.name)
         (root / "scripts").mkdir()
-        for name in ("study.sh", "neon_data.sh", "merge_rows.py", "study_report.py", "welch.py"):
+        for name in ("study.sh", "neon_data.sh", "merge_rows.py", "study_report.py", "welch.py",
+                     "step_times.py"):
             shutil.copy(SCRIPTS / name, root / "scripts" / name)
         (root / "scripts" / "setup.sh").write_text("#!/bin/sh\n")
         (root / "scripts" / "setup.sh").chmod(0o755)
@@ -81,13 +87,13 @@ class Study(unittest.TestCase):
     def tearDown(self):
         self.dir.cleanup()
 
-    def study(self, variants, out="results/a", tasks="detect", seeds="0",
+    def study(self, variants, out="results/a", tasks="detect", seeds="0", bench_rounds="1",
               step_ms="mae:hog-topk=2000,selective:hog-topk=1000,selective:uniform=800"):
         """Runs study.sh; returns the smae-train calls it made (curate left out)."""
         self.calls.write_text("")
         env = dict(os.environ, SMAE_BIN=str(self.root / "bin"), SMAE_STUDY_EPOCHS="10",
                    SMAE_STUDY_OUT=out, SMAE_STUDY_TASKS=tasks, SMAE_STUDY_SEEDS=seeds,
-                   SMAE_STUDY_VARIANTS=variants, STUB_CALLS=str(self.calls), STUB_STEP_MS=step_ms,
+                   SMAE_STUDY_VARIANTS=variants, SMAE_STUDY_BENCH_ROUNDS=bench_rounds, STUB_CALLS=str(self.calls), STUB_STEP_MS=step_ms,
                    MPLBACKEND="Agg")
         run = subprocess.run(["bash", str(self.root / "scripts" / "study.sh")], env=env,
                              capture_output=True, text=True)
@@ -100,11 +106,14 @@ class Study(unittest.TestCase):
             return list(csv.DictReader(f))
 
     def test_benches_the_methods_used_and_scales_the_epochs_by_the_step_times(self):
-        calls = self.study("mae topk-t topk-half uniform-e")
-        benched = sorted((c[c.index("--method") + 1], c[c.index("--selection") + 1])
-                         for c in calls if c[0] == "bench")
-        # MAE always (it sets the budget), hog-topk and uniform; never hog-sample
-        self.assertEqual(benched, [("mae", "hog-topk"), ("selective", "hog-topk"), ("selective", "uniform")])
+        # three rounds; the median of each method's figures is its step time
+        calls = self.study("mae topk-t topk-half uniform-e", bench_rounds="3",
+                           step_ms="mae:hog-topk=2000/9000/1500,selective:hog-topk=1000/400/1100,"
+                                   "selective:uniform=800/800/800")
+        benched = [(c[c.index("--method") + 1], c[c.index("--selection") + 1]) for c in calls if c[0] == "bench"]
+        # MAE always (it sets the budget), hog-topk and uniform, never hog-sample;
+        # the methods alternate round by round
+        self.assertEqual(benched, [("mae", "hog-topk"), ("selective", "hog-topk"), ("selective", "uniform")] * 3)
         epochs = {c[c.index("--output") + 1].rsplit("pre-", 1)[1]: int(c[c.index("--epochs") + 1])
                   for c in calls if c[0] == "pretrain"}
         # MAE's time is 10 epochs x 2 s per step: hog-topk at 1 s per step runs 20
@@ -114,7 +123,7 @@ class Study(unittest.TestCase):
         self.assertEqual(runs["topk-t"]["steps"], "160")
         self.assertEqual(float(runs["topk-t"]["train_s"]), float(runs["mae"]["train_s"]))
         self.assertEqual(self.rows("results/a/step_seconds.csv")[0],
-                         {"method": "mae", "selection": "hog-topk", "step_s": "2.0"})
+                         {"method": "mae", "selection": "hog-topk", "step_s": "2.0000"})
         self.assertTrue((self.root / "results/a/logs/pre-topk-t.jsonl").exists())
         self.assertEqual(sorted(r["variant"] for r in self.rows("results/a/downstream.csv")),
                          ["mae", "topk-half", "topk-t", "uniform-e"])
