@@ -41,8 +41,13 @@ variants = list(dict.fromkeys(r["variant"] for r in rows)) or list(runs)
 t_mae = float(runs["mae"]["train_s"]) if "mae" in runs else None
 
 
+by_run = {}
+for r in rows:
+    by_run.setdefault((r["variant"], r["task"]), []).append(float(r["value"]))
+
+
 def scores(v, task):
-    return [float(r["value"]) for r in rows if r["variant"] == v and r["task"] == task]
+    return by_run.get((v, task), [])
 
 
 lines = ["| variant | method | selection | InfoBatch | epochs | steps | s/step | pre-training s (x MAE) | wall s | final loss |",
@@ -79,11 +84,11 @@ for task in tasks:
 (out / "summary.md").write_text("\n".join(lines))
 print("\n".join(lines))
 
-if not tasks:
-    print("study_report: no downstream results yet; score_vs_time.png is not drawn", file=sys.stderr)
 colours = {"mae": "black", "scratch": "grey"}
 markers = {"hog-topk": "o", "uniform": "s", "hog-sample": "^", "random": "D"}
-if tasks:
+if not tasks:
+    print("study_report: no downstream results yet; score_vs_time.png is not drawn", file=sys.stderr)
+else:
     fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 4.2), squeeze=False)
     for ax, task in zip(axes[0], tasks):
         for v in variants:
