@@ -16,13 +16,18 @@ neon_chips() {
 
 # crown_sets: the tree-crown detection sets (DeepForest's VOC boxes) as
 # links: data/crowns/train (the YELL and SOAP scenes), data/crowns/val (the
-# held-out OSBS_029 scene).
+# held-out OSBS_029 scene), and a validation split of the training scenes
+# for choosing a recipe without looking at OSBS_029: data/crowns/split-train
+# (the two YELL scenes, 853 crowns) and data/crowns/split-val (SOAP_061, 37
+# crowns: like OSBS_029, a site the detector is not trained on).
 crown_sets() {
-  local wheel=data/deepforest f ext
-  mkdir -p data/crowns/train data/crowns/val
+  local wheel=data/deepforest f ext split
+  mkdir -p data/crowns/train data/crowns/val data/crowns/split-train data/crowns/split-val
   for f in 2019_YELL_2_541000_4977000_image_crop 2019_YELL_2_528000_4978000_image_crop2 SOAP_061; do
+    case $f in SOAP_*) split=split-val ;; *) split=split-train ;; esac
     for ext in png xml; do
       [ -e data/crowns/train/$f.$ext ] || ln -s "$(realpath $wheel/$f.$ext)" data/crowns/train/$f.$ext
+      [ -e data/crowns/$split/$f.$ext ] || ln -s "$(realpath $wheel/$f.$ext)" data/crowns/$split/$f.$ext
     done
   done
   for ext in tif xml; do

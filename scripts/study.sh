@@ -25,7 +25,10 @@
 # Knobs (the defaults are the full study):
 #   SMAE_STUDY_EPOCHS      MAE's pre-training epochs E (default 40, the main job's)
 #   SMAE_STUDY_SEEDS       fine-tuning seeds (default 0,1,2,3,4)
-#   SMAE_STUDY_TASKS       detect,classify,segment (default all three); none: pre-train only
+#   SMAE_STUDY_TASKS       detect,classify,segment (default all three); none: pre-train only;
+#                          detect-val: the detector on a validation split of its training
+#                          scenes (YELL -> SOAP_061, neon_data.sh), for choosing a recipe
+#                          without OSBS_029
 #   SMAE_STUDY_VARIANTS    a subset of the runs above, plus scratch (default all)
 #   SMAE_STUDY_DET_EPOCHS  detector fine-tuning epochs (default 3, the main job's)
 #   SMAE_STUDY_BENCH_ROUNDS  rounds of the step-time bench (default 5; median per method)
@@ -67,8 +70,8 @@ for v in $variants; do
   case " $all " in *" $v "*) ;; *) echo "error: unknown variant $v (of: $all)" >&2; exit 1 ;; esac
 done
 for t in ${tasks//,/ }; do
-  case $t in detect | classify | segment) ;;
-    *) echo "error: unknown task $t (of: detect,classify,segment)" >&2; exit 1 ;; esac
+  case $t in detect | detect-val | classify | segment) ;;
+    *) echo "error: unknown task $t (of: detect,detect-val,classify,segment)" >&2; exit 1 ;; esac
 done
 
 scripts/setup.sh
@@ -200,6 +203,9 @@ for task in ${tasks//,/ }; do
   case $task in
     detect) data=data/crowns/train
       extra=(--val-data data/crowns/val --merge-classes Tree --img-size 96 --tile 192
+        --epochs "$det_epochs" --batch-size 8 --lr 5e-4 --channels 64) ;;
+    detect-val) data=data/crowns/split-train
+      extra=(--val-data data/crowns/split-val --merge-classes Tree --img-size 96 --tile 192
         --epochs "$det_epochs" --batch-size 8 --lr 5e-4 --channels 64) ;;
     classify) data=data/osbs-tasks/cls
       extra=(--img-size 32 --epochs 20 --batch-size 16 --lr 5e-4) ;;

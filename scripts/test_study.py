@@ -44,7 +44,7 @@ elif args[0] == "pretrain":
 elif args[0] == "finetune":
     out = opt("--output")
     os.makedirs(out)
-    key = {{"detect": "map50", "classify": "overall_accuracy", "segment": "miou"}}[opt("--task")]
+    key = {{"detect": "map50", "detect-val": "map50", "classify": "overall_accuracy", "segment": "miou"}}[opt("--task")]
     value = 0.1 + 0.01 * int(opt("--seed")) + 0.001 * len(os.listdir(os.path.dirname(out)))
     json.dump({{"metrics": {{key: value}}}}, open(out + "/metrics.json", "w"))
 """
@@ -162,6 +162,17 @@ class Study(unittest.TestCase):
         # the first folder keeps its own rows and step times
         self.assertEqual({r["variant"]: r["epochs"] for r in self.rows("results/a/runs.csv")},
                          {"mae": "10", "topk-t": "20", "topk-e": "10"})
+
+    def test_detect_val_trains_on_the_yell_scenes_and_validates_on_soap(self):
+        calls = self.study("topk-e", tasks="detect-val")
+        ft = next(c for c in calls if c[0] == "finetune")
+        self.assertEqual((ft[ft.index("--data") + 1], ft[ft.index("--val-data") + 1]),
+                         ("data/crowns/split-train", "data/crowns/split-val"))
+        self.assertEqual(sorted(os.listdir(self.root / "data/crowns/split-val")), ["SOAP_061.png", "SOAP_061.xml"])
+        self.assertEqual(len(os.listdir(self.root / "data/crowns/split-train")), 4)
+        self.assertFalse(any(f.startswith("SOAP") for f in os.listdir(self.root / "data/crowns/split-train")))
+        self.assertEqual([(r["task"], r["metric"]) for r in self.rows("results/a/downstream.csv")],
+                         [("detect-val", "map50")])
 
     def test_a_misspelt_variant_or_task_stops_before_any_work(self):
         for variants, tasks, error in (("mae topk-x", "detect", "error: unknown variant topk-x"),
