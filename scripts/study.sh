@@ -200,11 +200,12 @@ merge_rows "$runs_csv" "$runs_csv.tmp" variant
 ft_csv=$out/downstream.csv
 echo "variant,task,seed,metric,value,seconds" >"$ft_csv.tmp"
 for task in ${tasks//,/ }; do
+  ft_task=$task
   case $task in
     detect) data=data/crowns/train
       extra=(--val-data data/crowns/val --merge-classes Tree --img-size 96 --tile 192
         --epochs "$det_epochs" --batch-size 8 --lr 5e-4 --channels 64) ;;
-    detect-val) data=data/crowns/split-train
+    detect-val) data=data/crowns/split-train ft_task=detect
       extra=(--val-data data/crowns/split-val --merge-classes Tree --img-size 96 --tile 192
         --epochs "$det_epochs" --batch-size 8 --lr 5e-4 --channels 64) ;;
     classify) data=data/osbs-tasks/cls
@@ -221,7 +222,7 @@ for task in ${tasks//,/ }; do
         rm -rf "$ft"
         say "fine-tune $task from $v, seed $seed"
         t0=$(date +%s.%N)
-        "$bin/smae-train" finetune --task "$task" --data $data --output "$ft" "${init[@]}" \
+        "$bin/smae-train" finetune --task "$ft_task" --data $data --output "$ft" "${init[@]}" \
           --seed "$seed" --device "$device" "${extra[@]}" --quiet
         t1=$(date +%s.%N)
         .venv/bin/python -c "print(round($t1 - $t0, 1))" >"$ft/.seconds"

@@ -42,6 +42,8 @@ elif args[0] == "pretrain":
         for step in range(1, 8 * epochs + 1):
             f.write(json.dumps({{"step": step, "loss": 1.0 / step}}) + "\\n")
 elif args[0] == "finetune":
+    if opt("--task") not in ("classify", "segment", "detect", "detect-obb"):
+        sys.exit(f"error: invalid value '{{opt('--task')}}' for '--task <TASK>'")
     out = opt("--output")
     os.makedirs(out)
     key = {{"detect": "map50", "detect-val": "map50", "classify": "overall_accuracy", "segment": "miou"}}[opt("--task")]
@@ -166,8 +168,8 @@ class Study(unittest.TestCase):
     def test_detect_val_trains_on_the_yell_scenes_and_validates_on_soap(self):
         calls = self.study("topk-e", tasks="detect-val")
         ft = next(c for c in calls if c[0] == "finetune")
-        self.assertEqual((ft[ft.index("--data") + 1], ft[ft.index("--val-data") + 1]),
-                         ("data/crowns/split-train", "data/crowns/split-val"))
+        self.assertEqual((ft[ft.index("--task") + 1], ft[ft.index("--data") + 1], ft[ft.index("--val-data") + 1]),
+                         ("detect", "data/crowns/split-train", "data/crowns/split-val"))
         self.assertEqual(sorted(os.listdir(self.root / "data/crowns/split-val")), ["SOAP_061.png", "SOAP_061.xml"])
         self.assertEqual(len(os.listdir(self.root / "data/crowns/split-train")), 4)
         self.assertFalse(any(f.startswith("SOAP") for f in os.listdir(self.root / "data/crowns/split-train")))
