@@ -66,7 +66,8 @@ for task in tasks:
         s = scores(v, task)
         if not s:
             continue
-        rel = f"{float(runs[v]['train_s']) / t_mae:.2f}" if v in runs and t_mae else "0"
+        # scratch has no pre-training; without MAE in the folder there is no ratio
+        rel = "0" if v not in runs else f"{float(runs[v]['train_s']) / t_mae:.2f}" if t_mae else "-"
         sd = statistics.stdev(s) if len(s) > 1 else float("nan")
         lines.append(f"| {v} | {rel} | {' / '.join(f'{x:.4f}' for x in s)} | {statistics.mean(s):.4f} | "
                      f"{sd:.4f} | {min(s):.4f}-{max(s):.4f} |")
