@@ -65,7 +65,9 @@ out=${SMAE_STUDY_OUT:-results/study}
 all="mae topk-e uniform-e sample-e topk-t uniform-t sample-t topk-half topk-infobatch-e scratch"
 variants=${SMAE_STUDY_VARIANTS:-$all}
 variants=${variants//,/ }
+bench_rounds=${SMAE_STUDY_BENCH_ROUNDS:-5}
 # a misspelt variant or task stops the call before any work
+case $bench_rounds in '' | *[!0-9]* | 0) echo "error: SMAE_STUDY_BENCH_ROUNDS must be a whole number >= 1" >&2; exit 1 ;; esac
 for v in $variants; do
   case " $all " in *" $v "*) ;; *) echo "error: unknown variant $v (of: $all)" >&2; exit 1 ;; esac
 done
@@ -85,7 +87,6 @@ else
   bin=target/debug
 fi
 pseed=${SMAE_STUDY_PRETRAIN_SEED:-0}
-bench_rounds=${SMAE_STUDY_BENCH_ROUNDS:-5}
 work=runs/study/E$E-$model
 [ "$pseed" = 0 ] || work=$work-p$pseed
 mkdir -p "$out/logs" "$work"
@@ -198,16 +199,14 @@ merge_rows "$runs_csv" "$runs_csv.tmp" variant
 
 # 3. Fine-tuning per task, start and seed.
 ft_csv=$out/downstream.csv
+# the main job's detector setting
+det=(--merge-classes Tree --img-size 96 --tile 192 --epochs "$det_epochs" --batch-size 8 --lr 5e-4 --channels 64)
 echo "variant,task,seed,metric,value,seconds" >"$ft_csv.tmp"
 for task in ${tasks//,/ }; do
   ft_task=$task
   case $task in
-    detect) data=data/crowns/train
-      extra=(--val-data data/crowns/val --merge-classes Tree --img-size 96 --tile 192
-        --epochs "$det_epochs" --batch-size 8 --lr 5e-4 --channels 64) ;;
-    detect-val) data=data/crowns/split-train ft_task=detect
-      extra=(--val-data data/crowns/split-val --merge-classes Tree --img-size 96 --tile 192
-        --epochs "$det_epochs" --batch-size 8 --lr 5e-4 --channels 64) ;;
+    detect) data=data/crowns/train extra=(--val-data data/crowns/val "${det[@]}") ;;
+    detect-val) data=data/crowns/split-train ft_task=detect extra=(--val-data data/crowns/split-val "${det[@]}") ;;
     classify) data=data/osbs-tasks/cls
       extra=(--img-size 32 --epochs 20 --batch-size 16 --lr 5e-4) ;;
     segment) data=data/osbs-tasks/seg

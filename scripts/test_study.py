@@ -170,6 +170,8 @@ class Study(unittest.TestCase):
         ft = next(c for c in calls if c[0] == "finetune")
         self.assertEqual((ft[ft.index("--task") + 1], ft[ft.index("--data") + 1], ft[ft.index("--val-data") + 1]),
                          ("detect", "data/crowns/split-train", "data/crowns/split-val"))
+        self.assertEqual(ft[ft.index("--merge-classes"):ft.index("--merge-classes") + 4],
+                         ["--merge-classes", "Tree", "--img-size", "96"])
         self.assertEqual(sorted(os.listdir(self.root / "data/crowns/split-val")), ["SOAP_061.png", "SOAP_061.xml"])
         self.assertEqual(len(os.listdir(self.root / "data/crowns/split-train")), 4)
         self.assertFalse(any(f.startswith("SOAP") for f in os.listdir(self.root / "data/crowns/split-train")))
@@ -177,10 +179,12 @@ class Study(unittest.TestCase):
                          [("detect-val", "map50")])
 
     def test_a_misspelt_variant_or_task_stops_before_any_work(self):
-        for variants, tasks, error in (("mae topk-x", "detect", "error: unknown variant topk-x"),
-                                       ("mae topk-e", "detect,segmnet", "error: unknown task segmnet")):
+        for variants, tasks, rounds, error in (
+                ("mae topk-x", "detect", "1", "error: unknown variant topk-x"),
+                ("mae topk-e", "detect,segmnet", "1", "error: unknown task segmnet"),
+                ("mae topk-e", "detect", "0", "error: SMAE_STUDY_BENCH_ROUNDS must be a whole number >= 1")):
             with self.assertRaises(StudyFailed) as e:
-                self.study(variants, tasks=tasks)
+                self.study(variants, tasks=tasks, bench_rounds=rounds)
             self.assertEqual(str(e.exception).splitlines()[0].split(" (of:")[0], error)
             self.assertEqual(self.calls.read_text(), "")
             self.assertFalse((self.root / "runs").exists())
