@@ -43,11 +43,19 @@ t_mae = float(runs["mae"]["train_s"]) if "mae" in runs else None
 
 by_run = {}
 for r in rows:
-    by_run.setdefault((r["variant"], r["task"]), []).append(float(r["value"]))
+    by_run.setdefault((r["variant"], r["task"]), {})[int(r["seed"])] = float(r["value"])
 
 
-def scores(v, task):
-    return by_run.get((v, task), [])
+def scores(v, task, seeds=None):
+    """v's scores on task, by seed; only those of `seeds` if given."""
+    return [x for seed, x in sorted(by_run.get((v, task), {}).items()) if seeds is None or seed in seeds]
+
+
+def shared(a, b, task):
+    """The scores of a and b over the seeds both have: a fine-tuning seed moves
+    every variant together, so variants with other seed sets compare unfairly."""
+    seeds = set(by_run.get((a, task), {})) & set(by_run.get((b, task), {}))
+    return scores(a, task, seeds), scores(b, task, seeds), len(seeds)
 
 
 lines = ["| variant | method | selection | InfoBatch | epochs | steps | s/step | pre-training s (x MAE) | wall s | final loss |",
@@ -72,15 +80,17 @@ for task in tasks:
         lines.append(f"| {v} | {rel} | {' / '.join(f'{x:.4f}' for x in s)} | {statistics.mean(s):.4f} | "
                      f"{sd:.4f} | {min(s):.4f}-{max(s):.4f} |")
     lines.append("")
-    tests = [(a, b, welch(scores(a, task), scores(b, task))) for a, b in QUESTIONS
-             if len(scores(a, task)) > 1 and len(scores(b, task)) > 1]
+    tests = [(a, b, *shared(a, b, task)) for a, b in QUESTIONS]
+    tests = [(a, b, sa, sb, n) for a, b, sa, sb, n in tests if n > 1]
     if tests:
-        lines.append(f"Welch's t-test, {task} (difference of the means, t, degrees of freedom, two-sided p)\n")
-        lines.append("| comparison | difference | t | df | p |")
-        lines.append("|---|---|---|---|---|")
-        for a, b, (t, df, p) in tests:
-            diff = statistics.mean(scores(a, task)) - statistics.mean(scores(b, task))
-            lines.append(f"| {a} vs {b} | {diff:+.4f} | {t:.2f} | {df:.1f} | {p:.3f} |")
+        lines.append(f"Welch's t-test, {task}, over the seeds both variants have (difference of the means, "
+                     "t, degrees of freedom, two-sided p)\n")
+        lines.append("| comparison | seeds | difference | t | df | p |")
+        lines.append("|---|---|---|---|---|---|")
+        for a, b, sa, sb, n in tests:
+            t, df, p = welch(sa, sb)
+            diff = statistics.mean(sa) - statistics.mean(sb)
+            lines.append(f"| {a} vs {b} | {n} | {diff:+.4f} | {t:.2f} | {df:.1f} | {p:.3f} |")
         lines.append("")
 (out / "summary.md").write_text("\n".join(lines))
 print("\n".join(lines))

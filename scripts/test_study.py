@@ -178,6 +178,16 @@ class Study(unittest.TestCase):
         self.assertEqual([(r["task"], r["metric"]) for r in self.rows("results/a/downstream.csv")],
                          [("detect-val", "map50")])
 
+    def test_welch_compares_over_the_seeds_both_variants_have(self):
+        self.study("mae", seeds="0,1,2")
+        self.study("topk-half", seeds="0,1")
+        with open(self.root / "results/a/summary.md") as f:
+            line = next(l for l in f if l.startswith("| topk-half vs mae |"))
+        self.assertEqual(line.split("|")[2].strip(), "2")
+        ds = {(r["variant"], r["seed"]): float(r["value"]) for r in self.rows("results/a/downstream.csv")}
+        diff = (ds["topk-half", "0"] + ds["topk-half", "1"] - ds["mae", "0"] - ds["mae", "1"]) / 2
+        self.assertEqual(line.split("|")[3].strip(), f"{diff:+.4f}")
+
     def test_a_misspelt_variant_or_task_stops_before_any_work(self):
         for variants, tasks, rounds, error in (
                 ("mae topk-x", "detect", "1", "error: unknown variant topk-x"),
