@@ -111,6 +111,19 @@ arch=(--model "$model" --img-size 64 --patch-size 8 --decoder-dim 256 --decoder-
 # Adds a call's rows (NEW) to the results folder's CSV (OLD): scripts/merge_rows.py.
 merge_rows() { .venv/bin/python scripts/merge_rows.py "$1" "$2" "$3"; }
 
+# Each pre-trained variant's method, selection mode and extra flag.
+declare -A v_method v_sel v_extra
+for v in $variants; do
+  case $v in
+    mae) v_method[$v]=mae v_sel[$v]=hog-topk ;;
+    scratch) ;;
+    *)
+      v_method[$v]=selective
+      case $v in topk-*) v_sel[$v]=hog-topk ;; uniform-*) v_sel[$v]=uniform ;; sample-*) v_sel[$v]=hog-sample ;; esac
+      case $v in *infobatch*) v_extra[$v]=--infobatch ;; esac ;;
+  esac
+done
+
 # 1. Seconds per step of each method on the real chips (before any run),
 # measured once per folder: the results folder's (so folders that share
 # runs/ keep their own), else the runs folder's, else `smae-train bench`
@@ -120,10 +133,10 @@ steps_csv=$work/step_seconds.csv
 [ ! -s "$out/step_seconds.csv" ] || cp "$out/step_seconds.csv" "$steps_csv"
 [ -s "$steps_csv" ] || echo "method,selection,step_s" >"$steps_csv"
 # the methods the listed variants use, MAE's always (it sets the time budget)
-needed=$(for v in mae $variants; do
-  case $v in mae) echo mae:hog-topk ;; topk-*) echo selective:hog-topk ;;
-    uniform-*) echo selective:uniform ;; sample-*) echo selective:hog-sample ;; esac
-done | sort -u)
+needed=$({
+  echo mae:hog-topk
+  for v in "${!v_method[@]}"; do echo "${v_method[$v]}:${v_sel[$v]}"; done
+} | sort -u)
 missing=$(for ms in $needed; do grep -q "^${ms%:*},${ms#*:}," "$steps_csv" || echo "$ms"; done)
 if [ -n "$missing" ]; then
   say "bench" $missing "($bench_rounds rounds)"
@@ -140,21 +153,13 @@ epochs_for() {
   .venv/bin/python -c "print(max(1, round($E * $2 * $t_mae / $(step_of selective "$1"))))"
 }
 
-# 2. Pre-training.
-declare -A v_method v_sel v_epochs v_extra
+# 2. Pre-training: epochs from the step times (equal time) or E.
+declare -A v_epochs
 for v in $variants; do
   case $v in
-    mae) v_method[$v]=mae v_sel[$v]=hog-topk v_epochs[$v]=$E ;;
-    scratch) continue ;;
-    *)
-      v_method[$v]=selective
-      case $v in topk-*) v_sel[$v]=hog-topk ;; uniform-*) v_sel[$v]=uniform ;; sample-*) v_sel[$v]=hog-sample ;; esac
-      case $v in
-        *-e) v_epochs[$v]=$E ;;
-        *-t) v_epochs[$v]=$(epochs_for "${v_sel[$v]}" 1) ;;
-        *-half) v_epochs[$v]=$(epochs_for "${v_sel[$v]}" 0.5) ;;
-      esac
-      case $v in *infobatch*) v_extra[$v]=--infobatch ;; esac ;;
+    mae | *-e) v_epochs[$v]=$E ;;
+    *-t) v_epochs[$v]=$(epochs_for "${v_sel[$v]}" 1) ;;
+    *-half) v_epochs[$v]=$(epochs_for "${v_sel[$v]}" 0.5) ;;
   esac
 done
 

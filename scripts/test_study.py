@@ -46,7 +46,7 @@ elif args[0] == "finetune":
         sys.exit(f"error: invalid value '{{opt('--task')}}' for '--task <TASK>'")
     out = opt("--output")
     os.makedirs(out)
-    key = {{"detect": "map50", "detect-val": "map50", "classify": "overall_accuracy", "segment": "miou"}}[opt("--task")]
+    key = {{"detect": "map50", "classify": "overall_accuracy", "segment": "miou"}}[opt("--task")]
     value = 0.1 + 0.01 * int(opt("--seed")) + 0.001 * len(os.listdir(os.path.dirname(out)))
     json.dump({{"metrics": {{key: value}}}}, open(out + "/metrics.json", "w"))
 """
@@ -95,8 +95,8 @@ class Study(unittest.TestCase):
         self.calls.write_text("")
         env = dict(os.environ, SMAE_BIN=str(self.root / "bin"), SMAE_STUDY_EPOCHS="10",
                    SMAE_STUDY_OUT=out, SMAE_STUDY_TASKS=tasks, SMAE_STUDY_SEEDS=seeds,
-                   SMAE_STUDY_VARIANTS=variants, SMAE_STUDY_BENCH_ROUNDS=bench_rounds, STUB_CALLS=str(self.calls), STUB_STEP_MS=step_ms,
-                   MPLBACKEND="Agg")
+                   SMAE_STUDY_VARIANTS=variants, SMAE_STUDY_BENCH_ROUNDS=bench_rounds,
+                   STUB_CALLS=str(self.calls), STUB_STEP_MS=step_ms, MPLBACKEND="Agg")
         run = subprocess.run(["bash", str(self.root / "scripts" / "study.sh")], env=env,
                              capture_output=True, text=True)
         if run.returncode:
@@ -198,6 +198,7 @@ class Study(unittest.TestCase):
             self.assertEqual(str(e.exception).splitlines()[0].split(" (of:")[0], error)
             self.assertEqual(self.calls.read_text(), "")
             self.assertFalse((self.root / "runs").exists())
+
 
 if __name__ == "__main__":
     unittest.main()
